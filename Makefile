@@ -1,0 +1,58 @@
+# okcow: `make run` serves the site, `make test` runs every test. See README.md.
+PYTHON_VERSION := $(shell cat .python-version)
+PY      ?= python$(PYTHON_VERSION)
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+
+.PHONY: run test install install-dev migrate demo lint format serve gunicorn clean
+
+$(BIN)/python:
+	@command -v $(PY) >/dev/null 2>&1 || { echo "Python $(PYTHON_VERSION) is needed (pyenv install $(PYTHON_VERSION))"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEVSTAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(STAMP)
+
+install: $(STAMP)
+install-dev: $(DEVSTAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --no-input -v 0
+
+demo: migrate
+	$(BIN)/python manage.py demo_data
+
+## make run: install, migrate, load demo data, serve on http://127.0.0.1:8000
+run: demo
+	@echo "okcow is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## make test: install test tools and run every test
+test: install-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## make gunicorn: serve with gunicorn (production-like); configure with the env vars in README.md
+gunicorn: migrate
+	$(BIN)/python manage.py collectstatic --no-input -v 0
+	$(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi
+
+clean:
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,173 @@
+"""Account forms. Each reports every broken rule at once, next to its field."""
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+
+from config.ratelimit import RateLimit
+
+from . import metrics
+from .models import User
+from .utils import client_ip
+
+
+def failed_login_limits() -> tuple[RateLimit, RateLimit]:
+    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    return (
+        RateLimit("login-ip", settings.LOGIN_FAILURE_LIMIT_PER_IP, window),
+        RateLimit("login-account", settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT, window),
+    )
+
+
+class UsernameEmailMixin:
+    """Username and email rules shared by sign-up and profile editing."""
+
+    instance_pk: int | None = None
+
+    def clean_username(self):
+        username = User.normalize_username(self.cleaned_data["username"].strip())
+        taken = User.objects.filter(username__iexact=username).exclude(pk=self.instance_pk)
+        if taken.exists():
+            raise ValidationError("This username is already taken.", code="unique")
+        return username
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email=email).exclude(pk=self.instance_pk).exists():
+            raise ValidationError("An account with this email already exists.", code="unique")
+        return email
+
+
+def username_field() -> forms.CharField:
+    return forms.CharField(
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text="Up to 150 characters: letters (any language), digits and @ . + - _",
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
+
+
+class SignUpForm(UsernameEmailMixin, forms.Form):
+    username = username_field()
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", "The two passwords do not match.")
+        if password1:
+            candidate = User(username=cleaned.get("username", ""), email=cleaned.get("email", ""))
+            try:
+                password_validation.validate_password(password1, candidate)
+            except ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class LoginForm(AuthenticationForm):
+    """Django's log-in form with failed-attempt limits per IP address and per account."""
+
+    username = forms.CharField(
+        label="Username or email",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Wrong username or password.",
+        "too_many_ip": (
+            "Too many failed log-ins from your network. Try again in %(minutes)d minutes."
+        ),
+        "too_many_account": (
+            "Too many failed log-ins for this account. Try again in %(minutes)d minutes."
+        ),
+    }
+
+    rate_limited = False
+
+    def clean(self):
+        username = (self.cleaned_data.get("username") or "").strip().lower()
+        password = self.cleaned_data.get("password")
+        if not username or not password:
+            return self.cleaned_data
+        ip_limit, account_limit = failed_login_limits()
+        ip = client_ip(self.request) if self.request else ""
+        for limit, subject, code in (
+            (ip_limit, ip, "too_many_ip"),
+            (account_limit, username, "too_many_account"),
+        ):
+            if limit.exceeded(subject):
+                self.rate_limited = True
+                metrics.failed_logins.labels(reason="rate_limited").inc()
+                raise ValidationError(
+                    self.error_messages[code], code=code, params={"minutes": limit.window_minutes}
+                )
+        try:
+            return super().clean()
+        except ValidationError as error:
+            if getattr(error, "code", None) == "restricted":
+                raise  # right password, but not allowed in: not a guess to count
+            ip_limit.hit(ip)
+            account_limit.hit(username)
+            metrics.failed_logins.labels(reason="wrong_password").inc()
+            raise
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if restriction := user.restriction:
+            metrics.failed_logins.labels(reason="restricted").inc()
+            raise ValidationError(restriction, code="restricted")
+        _, account_limit = failed_login_limits()
+        account_limit.reset(self.cleaned_data["username"].strip().lower())
+
+
+class ProfileForm(UsernameEmailMixin, forms.ModelForm):
+    username = username_field()
+    email = forms.EmailField(max_length=254)
+
+    class Meta:
+        model = User
+        fields = ["username", "email", "bio"]
+        widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance_pk = self.instance.pk
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    confirm = forms.BooleanField(
+        label="I understand: I cannot log in again, and my posts stay as “deleted user”."
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError("This is not your password.", code="wrong_password")
+        return password

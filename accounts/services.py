@@ -1,0 +1,98 @@
+"""Account actions: each one function that owns its transaction."""
+
+import datetime
+
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import metrics
+from .models import LoginRecord, StateChange, User
+from .utils import client_ip
+
+
+class AccountError(Exception):
+    """An action refused with a message for the person."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def register_user(*, username: str, email: str, password: str) -> User:
+    """Create a member. Raises AccountError when the username or email was taken meanwhile."""
+    try:
+        with transaction.atomic():
+            user = User(username=username, email=email, password=make_password(password))
+            user.save()
+    except IntegrityError as error:
+        field = "email" if "email" in str(error).lower() else "username"
+        raise AccountError(f"This {field} is already taken.", field=field) from error
+    metrics.signups.inc()
+    return user
+
+
+def update_profile(*, user: User, username: str, email: str, bio: str) -> User:
+    try:
+        with transaction.atomic():
+            locked = User.objects.select_for_update().get(pk=user.pk)
+            locked.username, locked.email, locked.bio = username, email, bio
+            locked.save(update_fields=["username", "email", "bio"])
+    except IntegrityError as error:
+        field = "email" if "email" in str(error).lower() else "username"
+        raise AccountError(f"This {field} is already taken.", field=field) from error
+    user.refresh_from_db()
+    return user
+
+
+def delete_account(*, user: User) -> None:
+    """The person can no longer log in; their content stays and shows as "deleted user"."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.is_deleted:
+            return
+        locked.username = f"deleted-{locked.pk}"
+        locked.email = None
+        locked.first_name = locked.last_name = locked.bio = ""
+        locked.is_active = False
+        locked.deleted_at = timezone.now()
+        # A new unusable password also changes the session hash: every other session ends.
+        locked.set_unusable_password()
+        locked.save()
+
+
+def change_state(
+    *,
+    user_id: int,
+    state: str,
+    reason: str,
+    by: User | None,
+    until: datetime.datetime | None = None,
+) -> User:
+    """Activate, suspend (until a time) or block a person, and record it in their state history."""
+    if state not in User.State.values:
+        raise AccountError(f"Unknown state {state!r}.")
+    reason = reason.strip()
+    if not reason:
+        raise AccountError("Give a reason.", field="reason")
+    if state == User.State.SUSPENDED:
+        if until is None or until <= timezone.now():
+            raise AccountError("A suspension needs an end in the future.", field="until")
+    else:
+        until = None
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user_id)
+        user.state, user.suspended_until, user.state_reason = state, until, reason
+        user.save(update_fields=["state", "suspended_until", "state_reason"])
+        StateChange.objects.create(user=user, state=state, until=until, reason=reason, set_by=by)
+    return user
+
+
+def record_login(*, user: User, request) -> LoginRecord:
+    metrics.logins.inc()
+    return LoginRecord.objects.create(
+        user=user,
+        ip=client_ip(request) or None,
+        user_agent=request.headers.get("User-Agent", "")[:512],
+    )

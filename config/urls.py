@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+admin.site.site_header = f"{settings.SITE_NAME} administration"
+admin.site.site_title = settings.SITE_NAME
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("board/", include("board.urls")),
+    path("investments/", include("investments.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", views.liveness, name="liveness"),
+    path("readyz", views.readiness, name="readiness"),
+    path("metrics", views.metrics, name="metrics"),
+]

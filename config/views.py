@@ -1,0 +1,75 @@
+"""Site-wide pages and operator endpoints: home, liveness, readiness, metrics."""
+
+import hmac
+import logging
+
+from django.conf import settings
+from django.db import connections
+from django.http import HttpResponseForbidden, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django_prometheus.exports import ExportToDjangoView
+
+from accounts.utils import client_ip
+
+logger = logging.getLogger(__name__)
+
+
+def home(request):
+    return render(request, "home.html")
+
+
+@never_cache
+def liveness(request):
+    """The process is up and serving requests; checks nothing else."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readiness(request):
+    """Ready for traffic when the database and the cache both answer."""
+    checks = {"database": _check_database(), "cache": _check_cache()}
+    ready = all(result == "ok" for result in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+    )
+
+
+def _check_database() -> str:
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+        logger.warning("readiness: database check failed: %s", error)
+        return "unavailable"
+    return "ok"
+
+
+def _check_cache() -> str:
+    if not settings.REDIS_URL:
+        return "ok"  # local-memory cache lives in this process
+    try:
+        from django_redis import get_redis_connection
+
+        get_redis_connection("default").ping()
+    except Exception as error:  # noqa: BLE001
+        logger.warning("readiness: cache check failed: %s", error)
+        return "unavailable"
+    return "ok"
+
+
+@never_cache
+def metrics(request):
+    """Prometheus metrics for every worker; only for allowed addresses or the bearer token."""
+    if not _may_read_metrics(request):
+        return HttpResponseForbidden("Metrics are not public.\n", content_type="text/plain")
+    return ExportToDjangoView(request)
+
+
+def _may_read_metrics(request) -> bool:
+    if settings.METRICS_TOKEN:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if given and hmac.compare_digest(given, settings.METRICS_TOKEN):
+            return True
+    return client_ip(request) in settings.METRICS_ALLOWED_IPS
