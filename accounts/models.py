@@ -8,6 +8,9 @@ from django.utils import timezone
 
 DELETED_USER_NAME = "deleted user"
 
+# Staff (moderators) may manage everything in these apps from the admin; admins may manage all.
+STAFF_APPS = frozenset({"accounts", "board", "investments"})
+
 
 class UserManager(DjangoUserManager):
     def create_superuser(self, username, email=None, password=None, **extra_fields):
@@ -61,6 +64,16 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.public_name
+
+    def has_perm(self, perm, obj=None):
+        if self.is_active and self.role == self.Role.STAFF and perm.split(".")[0] in STAFF_APPS:
+            return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label):
+        if self.is_active and self.role == self.Role.STAFF and app_label in STAFF_APPS:
+            return True
+        return super().has_module_perms(app_label)
 
     @property
     def is_deleted(self) -> bool:
