@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "django_htmx",
     "django_prometheus",
     "accounts",
@@ -108,6 +109,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Form widgets and field groups may be overridden in templates/django/forms/.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- Database -------------------------------------------------------------------------------------
 

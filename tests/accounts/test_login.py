@@ -12,8 +12,13 @@ def log_in(client, username, password, **extra):
 
 @pytest.mark.django_db
 def test_log_in_records_time_ip_and_browser(client, user, password):
-    response = log_in(client, user.username, password, HTTP_USER_AGENT="TestBrowser/1.0",
-                      REMOTE_ADDR="203.0.113.9")
+    response = log_in(
+        client,
+        user.username,
+        password,
+        HTTP_USER_AGENT="TestBrowser/1.0",
+        REMOTE_ADDR="203.0.113.9",
+    )
     assert response.status_code == 302
     record = LoginRecord.objects.get(user=user)
     assert (record.ip, record.user_agent) == ("203.0.113.9", "TestBrowser/1.0")
@@ -48,7 +53,9 @@ def test_eleventh_failure_from_one_address_is_refused_with_a_message(client, pas
     assert "Too many failed log-ins from your network" in response.content.decode()
     assert not LoginRecord.objects.exists()
     # Another address is not affected.
-    assert log_in(Client(REMOTE_ADDR="198.51.100.7"), people[10].username, password).status_code == 302
+    assert (
+        log_in(Client(REMOTE_ADDR="198.51.100.7"), people[10].username, password).status_code == 302
+    )
 
 
 @pytest.mark.django_db
@@ -80,8 +87,12 @@ def test_log_out_needs_a_post(user_client):
 
 @pytest.mark.django_db
 def test_pages_of_my_account_need_a_log_in(client):
-    for url in ["/accounts/me/", "/accounts/me/edit/", "/accounts/me/password/",
-                "/accounts/me/delete/"]:
+    for url in [
+        "/accounts/me/",
+        "/accounts/me/edit/",
+        "/accounts/me/password/",
+        "/accounts/me/delete/",
+    ]:
         response = client.get(url)
         assert response.status_code == 302
         assert response.url.startswith("/accounts/login/")

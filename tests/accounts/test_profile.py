@@ -7,9 +7,14 @@ from tests.factories import UserFactory
 
 @pytest.mark.django_db
 def test_change_password_needs_the_old_one(user_client, user, password):
-    response = user_client.post("/accounts/me/password/", {
-        "old_password": "not-it", "new_password1": "new-lantern-river-5",
-        "new_password2": "new-lantern-river-5"})
+    response = user_client.post(
+        "/accounts/me/password/",
+        {
+            "old_password": "not-it",
+            "new_password1": "new-lantern-river-5",
+            "new_password2": "new-lantern-river-5",
+        },
+    )
     assert response.status_code == 200
     assert "old_password" in response.context["form"].errors
     user.refresh_from_db()
@@ -21,20 +26,31 @@ def test_change_password_keeps_this_session_and_ends_others(user, password):
     this, other = Client(), Client()
     this.post("/accounts/login/", {"username": user.username, "password": password})
     other.post("/accounts/login/", {"username": user.username, "password": password})
-    response = this.post("/accounts/me/password/", {
-        "old_password": password, "new_password1": "new-lantern-river-5",
-        "new_password2": "new-lantern-river-5"})
+    response = this.post(
+        "/accounts/me/password/",
+        {
+            "old_password": password,
+            "new_password1": "new-lantern-river-5",
+            "new_password2": "new-lantern-river-5",
+        },
+    )
     assert response.status_code == 302
     assert this.get("/accounts/me/").status_code == 200
     assert other.get("/accounts/me/").status_code == 302
-    assert Client().post("/accounts/login/", {
-        "username": user.username, "password": "new-lantern-river-5"}).status_code == 302
+    assert (
+        Client()
+        .post("/accounts/login/", {"username": user.username, "password": "new-lantern-river-5"})
+        .status_code
+        == 302
+    )
 
 
 @pytest.mark.django_db
 def test_edit_profile_saves_and_lowercases_email(user_client, user):
-    response = user_client.post("/accounts/me/edit/", {
-        "username": "새이름", "email": "New@Example.COM", "bio": "I like jazz."})
+    response = user_client.post(
+        "/accounts/me/edit/",
+        {"username": "새이름", "email": "New@Example.COM", "bio": "I like jazz."},
+    )
     assert response.status_code == 302
     user.refresh_from_db()
     assert (user.username, user.email, user.bio) == ("새이름", "new@example.com", "I like jazz.")
@@ -43,8 +59,10 @@ def test_edit_profile_saves_and_lowercases_email(user_client, user):
 @pytest.mark.django_db
 def test_edit_profile_refuses_taken_names_without_changing_anything(user_client, user):
     other = UserFactory(email="taken@example.com")
-    response = user_client.post("/accounts/me/edit/", {
-        "username": other.username.upper(), "email": "TAKEN@example.com", "bio": ""})
+    response = user_client.post(
+        "/accounts/me/edit/",
+        {"username": other.username.upper(), "email": "TAKEN@example.com", "bio": ""},
+    )
     assert response.status_code == 400
     assert set(response.context["form"].errors) == {"username", "email"}
     assert User.objects.get(pk=user.pk).username == user.username
@@ -52,8 +70,9 @@ def test_edit_profile_refuses_taken_names_without_changing_anything(user_client,
 
 @pytest.mark.django_db
 def test_keeping_my_own_email_is_fine(user_client, user):
-    response = user_client.post("/accounts/me/edit/", {
-        "username": user.username, "email": user.email.upper(), "bio": ""})
+    response = user_client.post(
+        "/accounts/me/edit/", {"username": user.username, "email": user.email.upper(), "bio": ""}
+    )
     assert response.status_code == 302
 
 

@@ -34,7 +34,9 @@ def test_email_is_unique_case_insensitively(client, user):
     user.save()
     response = signup(client, email="Alice@Example.com")
     assert response.status_code == 400
-    assert response.context["form"].errors["email"] == ["An account with this email already exists."]
+    assert response.context["form"].errors["email"] == [
+        "An account with this email already exists."
+    ]
     assert User.objects.count() == 1
 
 
@@ -47,8 +49,13 @@ def test_username_is_unique_case_insensitively(client, user):
 
 @pytest.mark.django_db
 def test_every_broken_rule_is_reported_at_once(client):
-    response = signup(client, username="bad name!", email="not-an-email",
-                      password1="password", password2="different")
+    response = signup(
+        client,
+        username="bad name!",
+        email="not-an-email",
+        password1="password",
+        password2="different",
+    )
     errors = response.context["form"].errors
     assert response.status_code == 400
     assert set(errors) == {"username", "email", "password1", "password2"}
@@ -62,10 +69,12 @@ def test_every_broken_rule_is_reported_at_once(client):
 
 @pytest.mark.django_db
 def test_password_like_the_username_is_refused(client):
-    response = signup(client, username="harbourlights", password1="harbourlights1",
-                      password2="harbourlights1")
-    assert "The password is too similar to the username." in (
-        response.context["form"].errors["password1"]
+    response = signup(
+        client, username="harbourlights", password1="harbourlights1", password2="harbourlights1"
+    )
+    assert (
+        "The password is too similar to the username."
+        in (response.context["form"].errors["password1"])
     )
 
 

@@ -10,8 +10,12 @@ from accounts.models import StateChange, User
 
 def logged_in_client(user, password):
     client = Client()
-    assert client.post("/accounts/login/", {"username": user.username,
-                                            "password": password}).status_code == 302
+    assert (
+        client.post(
+            "/accounts/login/", {"username": user.username, "password": password}
+        ).status_code
+        == 302
+    )
     return client
 
 
@@ -30,8 +34,9 @@ def test_block_ends_the_session_at_the_next_request(user, staff, password):
 @pytest.mark.django_db
 def test_suspension_holds_until_its_end(user, staff, password):
     until = timezone.now() + datetime.timedelta(days=3)
-    services.change_state(user_id=user.pk, state=User.State.SUSPENDED, until=until,
-                          reason="cool off", by=staff)
+    services.change_state(
+        user_id=user.pk, state=User.State.SUSPENDED, until=until, reason="cool off", by=staff
+    )
     response = Client().post("/accounts/login/", {"username": user.username, "password": password})
     assert "suspended until" in response.content.decode()
     User.objects.filter(pk=user.pk).update(suspended_until=timezone.now() - datetime.timedelta(1))
@@ -41,8 +46,13 @@ def test_suspension_holds_until_its_end(user, staff, password):
 @pytest.mark.django_db
 def test_suspension_needs_a_future_end_and_a_reason(user, staff):
     with pytest.raises(services.AccountError, match="end in the future"):
-        services.change_state(user_id=user.pk, state="suspended", reason="x", by=staff,
-                              until=timezone.now() - datetime.timedelta(minutes=1))
+        services.change_state(
+            user_id=user.pk,
+            state="suspended",
+            reason="x",
+            by=staff,
+            until=timezone.now() - datetime.timedelta(minutes=1),
+        )
     with pytest.raises(services.AccountError, match="reason"):
         services.change_state(user_id=user.pk, state="blocked", reason="  ", by=staff)
     assert not StateChange.objects.exists()
