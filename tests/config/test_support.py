@@ -17,9 +17,8 @@ def test_rate_limit_counts_inside_its_window():
 
 
 def test_only_one_holder_of_a_lock():
-    with exclusive("job"):
-        with pytest.raises(LockHeld), exclusive("job"):
-            pass
+    with exclusive("job"), pytest.raises(LockHeld), exclusive("job"):
+        pass
     with exclusive("job"):  # released after the block
         pass
 
