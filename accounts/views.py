@@ -51,13 +51,16 @@ def signup(request):
                 return redirect("accounts:me")
         if form.errors and status == 200:
             status = 400
-    return render(request, "accounts/signup.html", {"form": form}, status=status)
+    return render(
+        request, "accounts/signup.html", {"form": form, "submit": "Sign up"}, status=status
+    )
 
 
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    extra_context = {"submit": "Log in"}
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
@@ -72,6 +75,7 @@ class LogoutView(auth_views.LogoutView):
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:me")
+    extra_context = {"submit": "Change password"}
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -104,7 +108,12 @@ def edit_profile(request):
             messages.success(request, "Your profile has been saved.")
             return redirect("accounts:me")
     status = 400 if form.errors else 200
-    return render(request, "accounts/profile_edit.html", {"form": form}, status=status)
+    return render(
+        request,
+        "accounts/profile_edit.html",
+        {"form": form, "submit": "Save profile"},
+        status=status,
+    )
 
 
 @sensitive_post_parameters("password")
@@ -118,7 +127,12 @@ def delete_account(request):
         messages.success(request, "Your account has been deleted.")
         return redirect("home")
     status = 400 if form.errors else 200
-    return render(request, "accounts/delete.html", {"form": form}, status=status)
+    return render(
+        request,
+        "accounts/delete.html",
+        {"form": form, "submit": "Delete my account"},
+        status=status,
+    )
 
 
 def profile(request, username):
