@@ -83,7 +83,7 @@ class State:
         )
 
     def apply(self, type_: str, p: dict) -> None:
-        """Apply one event. The payload carries every computed number, so replay never recomputes."""
+        """Apply one event. Payloads carry every computed number: replay never recomputes."""
         handler = getattr(self, f"_on_{type_}", None)
         if handler is None:
             raise ValueError(f"unknown event type {type_!r}")

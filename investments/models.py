@@ -20,6 +20,9 @@ class LedgerSequence(models.Model):
 
     last = models.BigIntegerField(default=0)
 
+    def __str__(self):
+        return f"ledger sequence at {self.last}"
+
 
 class Event(models.Model):
     """One fact in the ledger, appended in the same transaction as its effects, never changed.
@@ -97,8 +100,9 @@ class Fund(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = _non_negative("cash", "shares_outstanding", "royalties_pending") + [
-            models.CheckConstraint(condition=Q(base_price__gt=0), name="fund_base_price_positive")
+        constraints = [
+            *_non_negative("cash", "shares_outstanding", "royalties_pending"),
+            models.CheckConstraint(condition=Q(base_price__gt=0), name="fund_base_price_positive"),
         ]
 
     def __str__(self):
@@ -113,9 +117,13 @@ class Holding(models.Model):
     cost_basis = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = _non_negative("held", "reserved", "cost_basis") + [
-            models.UniqueConstraint(fields=["investor", "fund"], name="holding_investor_fund")
+        constraints = [
+            *_non_negative("held", "reserved", "cost_basis"),
+            models.UniqueConstraint(fields=["investor", "fund"], name="holding_investor_fund"),
         ]
+
+    def __str__(self):
+        return f"{self.investor_id} holds {self.held} of fund {self.fund_id}"
 
 
 class Copyright(models.Model):
@@ -149,6 +157,9 @@ class McpiValue(models.Model):
         ordering = ["at"]
         constraints = [models.CheckConstraint(condition=Q(value__gt=0), name="mcpi_value_positive")]
 
+    def __str__(self):
+        return f"MCPI {self.value} at {self.at:%Y-%m-%d %H:%M}"
+
 
 class FeeAccount(models.Model):
     """One row: the market's fees (used by the market, issue 5)."""
@@ -157,6 +168,9 @@ class FeeAccount(models.Model):
 
     class Meta:
         constraints = _non_negative("balance")
+
+    def __str__(self):
+        return f"fee account {self.balance}"
 
 
 class Royalty(models.Model):
@@ -172,3 +186,6 @@ class Royalty(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="royalty_amount_positive")
         ]
+
+    def __str__(self):
+        return f"royalty {self.amount} to fund {self.fund_id}"

@@ -22,7 +22,7 @@ from .models import (
 
 
 def replay(*, until: datetime | None = None) -> ledger.State:
-    """The state after every event (in global sequence order) that occurred at or before ``until``."""
+    """The state after every event (in sequence order) that occurred at or before ``until``."""
     state = ledger.State()
     events = Event.objects.order_by("sequence")
     if until is not None:

@@ -1,6 +1,6 @@
-"""One function per ledger action. Each runs in one transaction (retried on deadlock), locks in one
-order — the ledger sequence row, then funds by ascending id, then investors by ascending id — appends
-its event and updates the projections inline."""
+"""One function per ledger action. Each runs in one transaction (retried on deadlock), locks in
+one order — the ledger sequence row, then funds by ascending id, then investors by ascending id —
+appends its event and updates the projections inline."""
 
 from __future__ import annotations
 
