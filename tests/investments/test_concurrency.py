@@ -1,4 +1,4 @@
-"""Real threads against one account and one fund: locks keep the money exact (SQLite and MariaDB)."""
+"""Real threads on one account and one fund: locks keep the money exact (SQLite, MariaDB)."""
 
 import threading
 
@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from investments import services
-from investments.models import Event, Fund, Holding, Investor
+from investments.models import Event, Holding, Investor
 from investments.services import LedgerError
 from tests.factories import fund_with_copyright, investor_with_cash
 

@@ -1,4 +1,4 @@
-"""Random sequences of ledger commands keep the invariants after every step (SPEC §6: 1, 2, 4, 6)."""
+"""Random command sequences keep the invariants after every step (SPEC §6: 1, 2, 4, 6)."""
 
 import datetime as dt
 
