@@ -86,9 +86,14 @@ def money(request, action: str):
     title, form_class, submit = MONEY_ACTIONS[action]
     extra = {"funds": Fund.objects.all()} if form_class is not AmountForm else {}
     if not request.user.can_write:
-        form = form_class(**extra)
-        form.add_error(None, "Your account cannot move money right now.")
-        return _money_page(request, title, form, submit, status=403)
+        return _money_page(
+            request,
+            title,
+            form_class(**extra),
+            submit,
+            status=403,
+            refusal="Your account cannot move money right now.",
+        )
     if request.method == "GET":
         initial = {"fund": request.GET.get("fund")} if extra else {}
         return _money_page(request, title, form_class(initial=initial, **extra), submit)
@@ -107,10 +112,10 @@ def money(request, action: str):
     return _money_page(request, title, form, submit, status=400)
 
 
-def _money_page(request, title, form, submit, status=200):
+def _money_page(request, title, form, submit, status=200, refusal=None):
     return render(
         request,
         "investments/money_form.html",
-        {"title": title, "form": form, "submit": submit},
+        {"title": title, "form": form, "submit": submit, "refusal": refusal},
         status=status,
     )
