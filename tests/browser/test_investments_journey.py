@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_deposit_subscribe_redeem_and_look_back(live_server, page, password):
-    fund = fund_with_copyright(staff=StaffFactory(), name="Seoul Night Pop", base_price=1_000)
+    fund_with_copyright(staff=StaffFactory(), name="Seoul Night Pop", base_price=1_000)
     person = UserFactory(username="minji")
     earlier = timezone.now() - dt.timedelta(minutes=10)
     services.register_investor(user=person, at=earlier)
