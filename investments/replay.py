@@ -32,16 +32,24 @@ def replay(*, until: datetime | None = None) -> ledger.State:
     return state
 
 
-def live_state() -> ledger.State:
-    """The live projection tables read into the same shape as a replay."""
+def live_state(*, investor_id: int | None = None) -> ledger.State:
+    """The live projection tables read into the same shape as a replay; with ``investor_id``, only
+    what that investor's portfolio needs (their account, holdings, those funds and copyrights)."""
     state = ledger.State()
-    for i in Investor.objects.all():
+    investors, holdings = Investor.objects.all(), Holding.objects.all()
+    funds, copyrights = Fund.objects.all(), Copyright.objects.all()
+    if investor_id is not None:
+        investors = investors.filter(pk=investor_id)
+        holdings = holdings.filter(investor_id=investor_id)
+        fund_ids = list(holdings.values_list("fund_id", flat=True))
+        funds, copyrights = funds.filter(pk__in=fund_ids), copyrights.filter(fund_id__in=fund_ids)
+    for i in investors:
         state.investors[i.pk] = {
             "user_id": i.user_id,
             "available": i.cash_available,
             "reserved": i.cash_reserved,
         }
-    for f in Fund.objects.all():
+    for f in funds:
         state.funds[f.pk] = {
             "name": f.name,
             "base_price": f.base_price,
@@ -50,13 +58,13 @@ def live_state() -> ledger.State:
             "pending": f.royalties_pending,
             "created_at": f.created_at.isoformat(),
         }
-    for h in Holding.objects.all():
+    for h in holdings:
         state.holdings[(h.investor_id, h.fund_id)] = {
             "held": h.held,
             "reserved": h.reserved,
             "cost_basis": h.cost_basis,
         }
-    for c in Copyright.objects.all():
+    for c in copyrights:
         state.copyrights[c.pk] = {
             "fund_id": c.fund_id,
             "code": c.code,

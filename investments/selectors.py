@@ -87,7 +87,9 @@ def portfolio_from_state(state: ledger.State, investor_id: int, moment: datetime
 def portfolio(*, investor: Investor, at: datetime | None = None) -> Portfolio:
     """Live (``at`` None) from the projections, or rebuilt from the events up to ``at``."""
     if at is None:
-        return portfolio_from_state(replay.live_state(), investor.pk, timezone.now())
+        return portfolio_from_state(
+            replay.live_state(investor_id=investor.pk), investor.pk, timezone.now()
+        )
     return portfolio_from_state(replay.replay(until=at), investor.pk, at)
 
 
