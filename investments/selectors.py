@@ -132,7 +132,10 @@ def fund_detail(*, fund: Fund) -> dict:
                 ).quantize(Decimal(1)),
             )
         )
-    series = [m for m in mcpi_series() if m.at >= fund.created_at] or mcpi_series()
+    everything = mcpi_series()
+    # From the last value known when the fund opened, onwards.
+    start = max((i for i, m in enumerate(everything) if m.at <= fund.created_at), default=0)
+    series = everything[start:]
     nav_series = [(m.at, services.fund_nav(fund, m.at)) for m in series[-60:]]
     return {
         "fund": fund,

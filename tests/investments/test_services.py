@@ -201,3 +201,69 @@ def test_nav_rounds_down_to_four_places():
     assert ledger.nav_per_share(fund_value=Decimal(10), shares=3, base_price=1) == Decimal("3.3333")
     assert ledger.cost_of(3, Decimal("3.3333")) == 10
     assert ledger.proceeds_of(3, Decimal("3.3333")) == 9
+
+
+def test_register_investor_twice_returns_the_same_account():
+    user = UserFactory()
+    first = services.register_investor(user=user)
+    assert services.register_investor(user=user) == first
+    assert Event.objects.filter(type="investor_registered").count() == 1
+
+
+def test_acquiring_a_copyright_pays_from_fund_cash_at_current_mcpi():
+    staff = StaffFactory()
+    fund = fund_with_copyright(staff=staff, base_price=100)
+    user = investor_with_cash(1_000)
+    services.subscribe(user=user, fund_id=fund.pk, amount=1_000)
+    copyright = services.acquire_copyright(
+        actor=staff,
+        fund_id=fund.pk,
+        code="KR-1",
+        registration_number="C-1",
+        music_id="M-1",
+        title="Hype Boy",
+        artist="NewJeans",
+        price=600,
+    )
+    fund.refresh_from_db()
+    assert fund.cash == 400 and copyright.mcpi_at_acquisition == Decimal("100.0000")
+    with pytest.raises(LedgerError, match="only 400"):
+        services.acquire_copyright(
+            actor=staff,
+            fund_id=fund.pk,
+            code="KR-2",
+            registration_number="C",
+            music_id="M",
+            title="OMG",
+            artist="NewJeans",
+            price=401,
+        )
+    with pytest.raises(LedgerError, match="already owned"):
+        services.acquire_copyright(
+            actor=staff,
+            fund_id=fund.pk,
+            code="KR-1",
+            registration_number="C",
+            music_id="M",
+            title="Hype Boy",
+            artist="NewJeans",
+            price=1,
+        )
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "NaN", "Infinity", "1e12"])
+def test_bad_mcpi_values_are_refused(value):
+    with pytest.raises(LedgerError):
+        services.record_mcpi(actor=None, at=timezone.now(), value=value)
+    assert not Event.objects.exists()
+
+
+def test_streams_have_gap_free_versions_and_a_global_sequence():
+    user = investor_with_cash(100)
+    services.withdraw(user=user, amount=50)
+    investor = Investor.objects.get(user=user)
+    versions = list(
+        Event.objects.filter(stream=f"investor-{investor.pk}").values_list("version", flat=True)
+    )
+    assert versions == [1, 2, 3]
+    assert list(Event.objects.values_list("sequence", flat=True)) == [1, 2, 3]

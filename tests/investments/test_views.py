@@ -163,3 +163,38 @@ def test_history_describes_my_events_in_plain_words(user_client, user):
 def test_pages_need_login(client):
     response = client.get(reverse("investments:portfolio"))
     assert response.status_code == 302
+
+
+def test_history_pages_with_an_older_link(user_client, user):
+    services.register_investor(user=user)
+    for n in range(30):
+        services.deposit(user=user, amount=n + 1)
+    first = user_client.get(reverse("investments:history"))
+    assert len(first.context["rows"]) == 25
+    older = user_client.get(
+        reverse("investments:history"), {"before": first.context["next_before"]}
+    )
+    assert [text for _, text in older.context["rows"]][-1] == "You opened an investor account."
+    assert len(older.context["rows"]) == 6
+
+
+def test_fund_page_lists_copyrights_with_value_and_charts(client):
+    staff = StaffFactory()
+    fund = fund_with_copyright(staff=staff, base_price=100)
+    user = investor_with_cash(1_000)
+    services.subscribe(user=user, fund_id=fund.pk, amount=1_000)
+    services.acquire_copyright(
+        actor=staff,
+        fund_id=fund.pk,
+        code="K1",
+        registration_number="C",
+        music_id="M",
+        title="Ditto",
+        artist="NewJeans",
+        price=500,
+    )
+    services.record_mcpi(actor=staff, at=timezone.now(), value="110")
+    page = client.get(reverse("investments:fund", args=[fund.pk]))
+    assert page.context["copyrights"][0][1] == 550
+    assert page.context["holders"] == 1
+    assert b"<polyline" in page.content
