@@ -73,7 +73,7 @@ def live_state(*, investor_id: int | None = None) -> ledger.State:
         }
     for m in McpiValue.objects.all():
         state.mcpi[m.at.isoformat()] = m.value
-    for r in Royalty.objects.all():
+    for r in Royalty.objects.all() if investor_id is None else ():
         state.royalties[r.pk] = {
             "fund_id": r.fund_id,
             "amount": r.amount,

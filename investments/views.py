@@ -26,7 +26,9 @@ def fund_detail(request, fund_id: int):
 
 
 def _investor(request) -> Investor:
-    return services.register_investor(user=request.user)
+    """The person's investor account, opened on first visit (reads don't take the ledger lock)."""
+    investor = Investor.objects.filter(user=request.user).first()
+    return investor or services.register_investor(user=request.user)
 
 
 @login_required

@@ -198,3 +198,16 @@ def test_fund_page_lists_copyrights_with_value_and_charts(client):
     assert page.context["copyrights"][0][1] == 550
     assert page.context["holders"] == 1
     assert b"<polyline" in page.content
+
+
+def test_portfolio_costs_the_same_queries_with_more_holdings(
+    user_client, user, django_assert_max_num_queries
+):
+    services.register_investor(user=user)
+    services.deposit(user=user, amount=100_000)
+    for n in range(4):
+        fund = fund_with_copyright(name=f"Fund {n}", base_price=100)
+        services.subscribe(user=user, fund_id=fund.pk, amount=1_000)
+    with django_assert_max_num_queries(9):
+        response = user_client.get(reverse("investments:portfolio"))
+    assert len(response.context["portfolio"].holdings) == 4
