@@ -1,1 +1,191 @@
-"""Tables of the investments."""
+"""Tables of the investments: the append-only event log and the projections built from it.
+
+Money is always an integer number of cash units (BigIntegerField), never a float.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class AppendOnlyError(Exception):
+    """Someone tried to change or delete an event."""
+
+
+class LedgerSequence(models.Model):
+    """One row. Every command locks it first and takes the next gap-free global sequence number.
+
+    See ``Event`` for why this gives a deterministic replay order.
+    """
+
+    last = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"ledger sequence at {self.last}"
+
+
+class Event(models.Model):
+    """One fact in the ledger, appended in the same transaction as its effects, never changed.
+
+    Replay order: ``sequence``, not ``id``. On MariaDB auto-increment ids are handed out when a row
+    is inserted and can commit out of order (transaction A takes id 10, B takes 11 and commits
+    first), so a reader could see 11 without 10. Every command therefore locks the single
+    ``LedgerSequence`` row before anything else and allocates ``sequence = last + 1`` under that
+    lock; a command that commits later always has a larger sequence, and the sequence is gap-free
+    because the lock row and the event commit or roll back together. Stream versions are taken under
+    the same lock, and (stream, version) is unique, so even a writer that skipped the lock would
+    conflict instead of interleaving.
+    """
+
+    sequence = models.BigIntegerField(unique=True)
+    stream = models.CharField(max_length=64)
+    version = models.PositiveIntegerField()
+    type = models.CharField(max_length=48, db_index=True)
+    payload = models.JSONField(default=dict)
+    occurred_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+
+    class Meta:
+        ordering = ["sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "version"], name="event_stream_version"),
+        ]
+
+    def __str__(self):
+        return f"#{self.sequence} {self.type} {self.stream}@{self.version}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("events are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("events are never deleted")
+
+
+def _non_negative(*fields):
+    return [
+        models.CheckConstraint(condition=Q(**{f"{field}__gte": 0}), name="%(class)s_" + field)
+        for field in fields
+    ]
+
+
+class Investor(models.Model):
+    """An investor profile and its cash account (available + reserved for open buy orders)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="investor"
+    )
+    cash_available = models.BigIntegerField(default=0)
+    cash_reserved = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = _non_negative("cash_available", "cash_reserved")
+
+    def __str__(self):
+        return f"investor {self.pk} ({self.user})"
+
+
+class Fund(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    base_price = models.BigIntegerField()
+    cash = models.BigIntegerField(default=0)
+    shares_outstanding = models.BigIntegerField(default=0)
+    # Royalties received and owed to holders, not yet distributed: not the fund's to spend.
+    royalties_pending = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            *_non_negative("cash", "shares_outstanding", "royalties_pending"),
+            models.CheckConstraint(condition=Q(base_price__gt=0), name="fund_base_price_positive"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Holding(models.Model):
+    investor = models.ForeignKey(Investor, on_delete=models.PROTECT, related_name="holdings")
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="holdings")
+    held = models.BigIntegerField(default=0)
+    reserved = models.BigIntegerField(default=0)
+    cost_basis = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            *_non_negative("held", "reserved", "cost_basis"),
+            models.UniqueConstraint(fields=["investor", "fund"], name="holding_investor_fund"),
+        ]
+
+    def __str__(self):
+        return f"{self.investor_id} holds {self.held} of fund {self.fund_id}"
+
+
+class Copyright(models.Model):
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="copyrights")
+    code = models.CharField(max_length=40, unique=True)
+    registration_number = models.CharField(max_length=40)
+    music_id = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    artist = models.CharField(max_length=200)
+    price = models.BigIntegerField()
+    acquired_at = models.DateTimeField()
+    mcpi_at_acquisition = models.DecimalField(max_digits=14, decimal_places=4)
+
+    class Meta:
+        ordering = ["acquired_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="copyright_price_positive")
+        ]
+
+    def __str__(self):
+        return f"{self.title} — {self.artist}"
+
+
+class McpiValue(models.Model):
+    """The music copyright property index at a moment."""
+
+    at = models.DateTimeField(unique=True)
+    value = models.DecimalField(max_digits=14, decimal_places=4)
+
+    class Meta:
+        ordering = ["at"]
+        constraints = [models.CheckConstraint(condition=Q(value__gt=0), name="mcpi_value_positive")]
+
+    def __str__(self):
+        return f"MCPI {self.value} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class FeeAccount(models.Model):
+    """One row: the market's fees (used by the market, issue 5)."""
+
+    balance = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = _non_negative("balance")
+
+    def __str__(self):
+        return f"fee account {self.balance}"
+
+
+class Royalty(models.Model):
+    """A royalty payment received by a fund; shares at record time decide who gets what."""
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="royalties")
+    amount = models.BigIntegerField()
+    recorded_at = models.DateTimeField()
+    distributed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="royalty_amount_positive")
+        ]
+
+    def __str__(self):
+        return f"royalty {self.amount} to fund {self.fund_id}"

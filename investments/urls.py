@@ -6,4 +6,11 @@ app_name = "investments"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("funds/<int:fund_id>/", views.fund_detail, name="fund"),
+    path("portfolio/", views.portfolio, name="portfolio"),
+    path("history/", views.history, name="history"),
+    path("deposit/", views.money, {"action": "deposit"}, name="deposit"),
+    path("withdraw/", views.money, {"action": "withdraw"}, name="withdraw"),
+    path("subscribe/", views.money, {"action": "subscribe"}, name="subscribe"),
+    path("redeem/", views.money, {"action": "redeem"}, name="redeem"),
 ]

@@ -1,5 +1,123 @@
-from django.shortcuts import render
+"""HTTP only: parse, check permission, call one service or selector, render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from . import selectors, services
+from .forms import AmountForm, MomentForm, RedeemForm, SubscribeForm
+from .models import Fund, Investor
+from .services import LedgerError
 
 
 def index(request):
-    return render(request, "investments/index.html")
+    funds, mcpi, previous_mcpi = selectors.fund_list()
+    return render(
+        request,
+        "investments/index.html",
+        {"funds": funds, "mcpi": mcpi, "previous_mcpi": previous_mcpi},
+    )
+
+
+def fund_detail(request, fund_id: int):
+    fund = get_object_or_404(Fund.objects.prefetch_related("copyrights"), pk=fund_id)
+    return render(request, "investments/fund_detail.html", selectors.fund_detail(fund=fund))
+
+
+def _investor(request) -> Investor:
+    """The person's investor account, opened on first visit (reads don't take the ledger lock)."""
+    investor = Investor.objects.filter(user=request.user).first()
+    return investor or services.register_investor(user=request.user)
+
+
+@login_required
+def portfolio(request):
+    investor = _investor(request)
+    form = MomentForm(request.GET or None)
+    at = form.cleaned_data["at"] if form.is_bound and form.is_valid() else None
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(
+        request,
+        "investments/portfolio.html",
+        {
+            "portfolio": selectors.portfolio(investor=investor, at=at),
+            "past": at is not None,
+            "form": form if form.is_bound else MomentForm(),
+        },
+        status=status,
+    )
+
+
+@login_required
+def history(request):
+    investor = _investor(request)
+    try:
+        before = int(request.GET.get("before", "")) or None
+    except ValueError:
+        before = None
+    rows, next_before = selectors.history(investor=investor, before=before)
+    return render(request, "investments/history.html", {"rows": rows, "next_before": next_before})
+
+
+MONEY_ACTIONS = {
+    "deposit": ("Deposit cash", AmountForm, "Deposit"),
+    "withdraw": ("Withdraw cash", AmountForm, "Withdraw"),
+    "subscribe": ("Buy fund shares", SubscribeForm, "Subscribe"),
+    "redeem": ("Redeem fund shares", RedeemForm, "Redeem"),
+}
+
+
+def _run(action: str, user, data: dict):
+    key = data["idempotency_key"]
+    if action in ("deposit", "withdraw"):
+        command = services.deposit if action == "deposit" else services.withdraw
+        return command(user=user, amount=data["amount"], idempotency_key=key)
+    if action == "subscribe":
+        return services.subscribe(
+            user=user, fund_id=data["fund"], amount=data["amount"], idempotency_key=key
+        )
+    return services.redeem(
+        user=user, fund_id=data["fund"], shares=data["shares"], idempotency_key=key
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def money(request, action: str):
+    title, form_class, submit = MONEY_ACTIONS[action]
+    extra = {"funds": Fund.objects.all()} if form_class is not AmountForm else {}
+    if not request.user.can_write:
+        return _money_page(
+            request,
+            title,
+            form_class(**extra),
+            submit,
+            status=403,
+            refusal="Your account cannot move money right now.",
+        )
+    if request.method == "GET":
+        initial = {"fund": request.GET.get("fund")} if extra else {}
+        return _money_page(request, title, form_class(initial=initial, **extra), submit)
+    form = form_class(request.POST, **extra)
+    if form.is_valid():
+        _investor(request)
+        try:
+            outcome = _run(action, request.user, form.cleaned_data)
+        except LedgerError as error:
+            field = error.field if error.field in form.fields else None
+            form.add_error(field, error.message)
+        else:
+            if not outcome.replayed:
+                messages.success(request, selectors.describe(outcome.event))
+            return redirect("investments:portfolio")
+    return _money_page(request, title, form, submit, status=400)
+
+
+def _money_page(request, title, form, submit, status=200, refusal=None):
+    return render(
+        request,
+        "investments/money_form.html",
+        {"title": title, "form": form, "submit": submit, "refusal": refusal},
+        status=status,
+    )

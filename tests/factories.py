@@ -26,3 +26,32 @@ class StaffFactory(UserFactory):
 
 class AdminFactory(UserFactory):
     role = User.Role.ADMIN
+
+
+# --- investments ---------------------------------------------------------------------------------
+
+
+def investor_with_cash(amount: int = 0, **user_fields):
+    """A user with an investor account holding ``amount`` of available cash."""
+    from investments import services
+
+    user = UserFactory(**user_fields)
+    services.register_investor(user=user)
+    if amount:
+        services.deposit(user=user, amount=amount)
+    return user
+
+
+def fund_with_copyright(*, staff=None, name="K-Pop Classics", base_price=10_000, seed_cash=0):
+    """A fund (and an MCPI value) ready for subscriptions; ``seed_cash`` buys a copyright."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from investments import services
+    from investments.models import McpiValue
+
+    staff = staff or StaffFactory()
+    if not McpiValue.objects.exists():
+        services.record_mcpi(actor=staff, at=timezone.now() - dt.timedelta(days=1), value="100")
+    return services.create_fund(actor=staff, name=name, base_price=base_price)

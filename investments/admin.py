@@ -1,0 +1,135 @@
+"""Staff tools. Funds, copyrights, MCPI values and royalties are projections of the event log, so
+they are created through the ledger's services (forms below call them) and never edited in place;
+the event log itself is read-only."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from . import services
+from .models import Copyright, Event, Fund, Holding, Investor, McpiValue, Royalty
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("sequence", "occurred_at", "type", "stream", "version", "actor")
+    list_filter = ("type", "occurred_at")
+    search_fields = ("stream", "type", "idempotency_key", "actor__username")
+    date_hierarchy = "occurred_at"
+
+    def has_add_permission(self, request):
+        return False
+
+
+class LedgerAddAdmin(ReadOnlyAdmin):
+    """Adding goes through a ledger service, so the change is an event like any other."""
+
+    def save_model(self, request, obj, form, change):
+        try:
+            self.create(request.user, form.cleaned_data)
+        except services.LedgerError as error:
+            messages.error(request, error.message)
+
+    def log_addition(self, *args, **kwargs):
+        return None
+
+    def response_add(self, request, obj, post_url_continue=None):
+        from django.shortcuts import redirect
+
+        return redirect(f"admin:investments_{self.model._meta.model_name}_changelist")
+
+
+class FundForm(forms.ModelForm):
+    class Meta:
+        model = Fund
+        fields = ("name", "base_price")
+
+
+@admin.register(Fund)
+class FundAdmin(LedgerAddAdmin):
+    form = FundForm
+    list_display = ("name", "base_price", "cash", "shares_outstanding", "royalties_pending")
+    search_fields = ("name",)
+
+    def create(self, user, data):
+        services.create_fund(actor=user, name=data["name"], base_price=data["base_price"])
+
+
+class CopyrightForm(forms.ModelForm):
+    class Meta:
+        model = Copyright
+        fields = ("fund", "code", "registration_number", "music_id", "title", "artist", "price")
+
+
+@admin.register(Copyright)
+class CopyrightAdmin(LedgerAddAdmin):
+    form = CopyrightForm
+    list_display = ("title", "artist", "fund", "code", "price", "acquired_at")
+    list_filter = ("fund",)
+    search_fields = ("title", "artist", "code", "registration_number", "music_id")
+
+    def create(self, user, data):
+        services.acquire_copyright(
+            actor=user,
+            fund_id=data["fund"].pk,
+            **{k: data[k] for k in ("code", "registration_number", "music_id", "title", "artist")},
+            price=data["price"],
+        )
+
+
+class McpiForm(forms.ModelForm):
+    class Meta:
+        model = McpiValue
+        fields = ("at", "value")
+
+
+@admin.register(McpiValue)
+class McpiAdmin(LedgerAddAdmin):
+    form = McpiForm
+    list_display = ("at", "value")
+    date_hierarchy = "at"
+
+    def create(self, user, data):
+        services.record_mcpi(actor=user, at=data["at"] or timezone.now(), value=data["value"])
+
+
+class RoyaltyForm(forms.ModelForm):
+    class Meta:
+        model = Royalty
+        fields = ("fund", "amount")
+
+
+@admin.register(Royalty)
+class RoyaltyAdmin(LedgerAddAdmin):
+    form = RoyaltyForm
+    list_display = ("fund", "amount", "recorded_at", "distributed")
+    list_filter = ("distributed", "fund")
+
+    def create(self, user, data):
+        services.record_royalty(actor=user, fund_id=data["fund"].pk, amount=data["amount"])
+
+
+@admin.register(Investor)
+class InvestorAdmin(ReadOnlyAdmin):
+    list_display = ("user", "cash_available", "cash_reserved")
+    search_fields = ("user__username",)
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Holding)
+class HoldingAdmin(ReadOnlyAdmin):
+    list_display = ("investor", "fund", "held", "reserved", "cost_basis")
+    list_filter = ("fund",)
+
+    def has_add_permission(self, request):
+        return False

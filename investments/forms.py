@@ -1,0 +1,42 @@
+import uuid
+
+from django import forms
+
+from .services import MAX_AMOUNT
+
+
+class MoneyForm(forms.Form):
+    """Every money form carries a key made when it is shown: a double submit takes effect once."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+
+
+class AmountForm(MoneyForm):
+    amount = forms.IntegerField(label="Amount", min_value=1, max_value=MAX_AMOUNT)
+
+
+class SubscribeForm(MoneyForm):
+    fund = forms.TypedChoiceField(label="Fund", coerce=int)
+    amount = forms.IntegerField(label="Amount", min_value=1, max_value=MAX_AMOUNT)
+
+    def __init__(self, *args, funds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["fund"].choices = [(f.pk, f.name) for f in funds]
+
+
+class RedeemForm(SubscribeForm):
+    amount = None
+    shares = forms.IntegerField(label="Shares", min_value=1, max_value=MAX_AMOUNT)
+
+
+class MomentForm(forms.Form):
+    at = forms.DateTimeField(
+        label="Moment",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f"],
+    )

@@ -1,0 +1,151 @@
+"""The ledger's pure core: replaying events into an in-memory state, and valuation.
+
+Rounding rule (the only one): NAV per share = fund value / shares outstanding, computed in Decimal
+and rounded DOWN to 4 decimal places. Cash amounts derived from a NAV are whole units: a
+subscription buys floor(amount / NAV) shares and costs ceil(shares x NAV); a redemption pays
+floor(shares x NAV). Both round in the fund's favour, so staying investors are never diluted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+
+NAV_PLACES = Decimal("0.0001")
+
+
+def nav_per_share(*, fund_value: Decimal, shares: int, base_price: int) -> Decimal:
+    if shares == 0:
+        return Decimal(base_price).quantize(NAV_PLACES)
+    return (Decimal(fund_value) / Decimal(shares)).quantize(NAV_PLACES, rounding=ROUND_DOWN)
+
+
+def copyright_value(*, price: int, mcpi_now: Decimal, mcpi_acquired: Decimal) -> Decimal:
+    return Decimal(price) * Decimal(mcpi_now) / Decimal(mcpi_acquired)
+
+
+def shares_for(amount: int, nav: Decimal) -> int:
+    return int(Decimal(amount) // nav)
+
+
+def cost_of(shares: int, nav: Decimal) -> int:
+    return math.ceil(Decimal(shares) * nav)
+
+
+def proceeds_of(shares: int, nav: Decimal) -> int:
+    return math.floor(Decimal(shares) * nav)
+
+
+@dataclass
+class State:
+    """Everything the projections hold, keyed by id, as plain values."""
+
+    investors: dict[int, dict] = field(default_factory=dict)
+    funds: dict[int, dict] = field(default_factory=dict)
+    holdings: dict[tuple[int, int], dict] = field(default_factory=dict)
+    copyrights: dict[int, dict] = field(default_factory=dict)
+    mcpi: dict[str, Decimal] = field(default_factory=dict)
+    royalties: dict[int, dict] = field(default_factory=dict)
+    fee: int = 0
+
+    def holding(self, investor_id: int, fund_id: int) -> dict:
+        return self.holdings.setdefault(
+            (investor_id, fund_id), {"held": 0, "reserved": 0, "cost_basis": 0}
+        )
+
+    def mcpi_at(self, moment: datetime) -> Decimal | None:
+        best = None
+        for at, value in self.mcpi.items():
+            if datetime.fromisoformat(at) <= moment and (best is None or at > best[0]):
+                best = (at, value)
+        return best[1] if best else None
+
+    def fund_value(self, fund_id: int, moment: datetime) -> Decimal:
+        fund = self.funds[fund_id]
+        total = Decimal(fund["cash"])
+        mcpi = self.mcpi_at(moment)
+        for c in self.copyrights.values():
+            if c["fund_id"] == fund_id:
+                now = mcpi if mcpi is not None else Decimal(c["mcpi"])
+                total += copyright_value(
+                    price=c["price"], mcpi_now=now, mcpi_acquired=Decimal(c["mcpi"])
+                )
+        return total
+
+    def nav(self, fund_id: int, moment: datetime) -> Decimal:
+        fund = self.funds[fund_id]
+        return nav_per_share(
+            fund_value=self.fund_value(fund_id, moment),
+            shares=fund["shares"],
+            base_price=fund["base_price"],
+        )
+
+    def apply(self, type_: str, p: dict) -> None:
+        """Apply one event. Payloads carry every computed number: replay never recomputes."""
+        handler = getattr(self, f"_on_{type_}", None)
+        if handler is None:
+            raise ValueError(f"unknown event type {type_!r}")
+        handler(p)
+
+    def _on_investor_registered(self, p):
+        self.investors[p["investor_id"]] = {"user_id": p["user_id"], "available": 0, "reserved": 0}
+
+    def _on_cash_deposited(self, p):
+        self.investors[p["investor_id"]]["available"] += p["amount"]
+
+    def _on_cash_withdrawn(self, p):
+        self.investors[p["investor_id"]]["available"] -= p["amount"]
+
+    def _on_fund_created(self, p):
+        self.funds[p["fund_id"]] = {
+            "name": p["name"],
+            "base_price": p["base_price"],
+            "cash": 0,
+            "shares": 0,
+            "pending": 0,
+            "created_at": p["created_at"],
+        }
+
+    def _on_copyright_acquired(self, p):
+        self.funds[p["fund_id"]]["cash"] -= p["price"]
+        self.copyrights[p["copyright_id"]] = dict(p)
+
+    def _on_mcpi_recorded(self, p):
+        self.mcpi[p["at"]] = Decimal(p["value"])
+
+    def _on_shares_subscribed(self, p):
+        self.investors[p["investor_id"]]["available"] -= p["cost"]
+        fund = self.funds[p["fund_id"]]
+        fund["cash"] += p["cost"]
+        fund["shares"] += p["shares"]
+        holding = self.holding(p["investor_id"], p["fund_id"])
+        holding["held"] += p["shares"]
+        holding["cost_basis"] += p["cost"]
+
+    def _on_shares_redeemed(self, p):
+        self.investors[p["investor_id"]]["available"] += p["proceeds"]
+        fund = self.funds[p["fund_id"]]
+        fund["cash"] -= p["proceeds"]
+        fund["shares"] -= p["shares"]
+        holding = self.holding(p["investor_id"], p["fund_id"])
+        holding["held"] -= p["shares"]
+        holding["cost_basis"] -= p["cost_released"]
+
+    def _on_royalty_received(self, p):
+        self.funds[p["fund_id"]]["pending"] += p["amount"]
+        self.royalties[p["royalty_id"]] = {
+            "fund_id": p["fund_id"],
+            "amount": p["amount"],
+            "recorded_at": p["recorded_at"],
+            "distributed": False,
+        }
+
+    def _on_royalty_distributed(self, p):
+        fund = self.funds[p["fund_id"]]
+        fund["pending"] -= p["amount"]
+        fund["cash"] += p["remainder"]
+        for investor_id, amount in p["allocations"].items():
+            self.investors[int(investor_id)]["available"] += amount
+        self.royalties[p["royalty_id"]]["distributed"] = True
