@@ -105,6 +105,9 @@ class CommentVersion(models.Model):
             models.UniqueConstraint(fields=["comment", "version"], name="comment_version_unique")
         ]
 
+    def __str__(self):
+        return f"comment {self.comment_id} v{self.version}"
+
 
 class PostVote(models.Model):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="votes")
@@ -113,6 +116,9 @@ class PostVote(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "user"], name="post_vote_once")]
+
+    def __str__(self):
+        return f"vote by {self.user_id} on post {self.post_id}"
 
 
 class CommentVote(models.Model):
@@ -124,6 +130,9 @@ class CommentVote(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["comment", "user"], name="comment_vote_once")
         ]
+
+    def __str__(self):
+        return f"vote by {self.user_id} on comment {self.comment_id}"
 
 
 class ModerationAction(models.Model):

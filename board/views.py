@@ -62,9 +62,9 @@ def post_create(request):
 @login_required
 def post_edit(request, pk):
     post = _active_post(pk)
+    _writer(request)
     if post.author_id != request.user.pk:
         raise PermissionDenied("Only the author may edit this post.")
-    _writer(request)
     initial = {"title": post.title, "content": post.content, "category": post.category_id}
     form = PostForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
