@@ -66,9 +66,14 @@ def _search(queryset: QuerySet, q: str) -> QuerySet:
             )
             | Q(author__username__iexact=q.strip())
         )
-    return queryset.filter(
-        Q(title__icontains=q) | Q(content__icontains=q) | Q(author__username__icontains=q)
-    )
+    # Fallback (SQLite): every word must appear in the title, the content or the author's name.
+    for word in q.split():
+        queryset = queryset.filter(
+            Q(title__icontains=word)
+            | Q(content__icontains=word)
+            | Q(author__username__icontains=word)
+        )
+    return queryset
 
 
 def post_list(*, category: Category | None = None, q: str = "", page: int = 1) -> Page:

@@ -17,4 +17,5 @@ def drop_index(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [("board", "0001_initial")]
-    operations = [migrations.RunPython(create_index, drop_index)]
+    # DDL cannot run inside a transaction on MariaDB.
+    operations = [migrations.RunPython(create_index, drop_index, atomic=False)]

@@ -44,13 +44,19 @@ def test_bad_page_numbers_never_break_the_list(client, page):
     assert client.get(reverse("board:index"), {"page": page}).status_code == 200
 
 
-def test_search_matches_title_content_and_author(client, sub):
+@pytest.mark.django_db(transaction=True)  # InnoDB adds to a FULLTEXT index at commit
+def test_search_matches_title_content_and_author(client):
+    sub = SubCategoryFactory()
     alice = UserFactory(username="alicia")
-    make_post(author=alice, category=sub, title="Royalties", content="about MCPI")
-    make_post(category=sub, title="Other", content="nothing")
-    for q in ["royal", "mcpi", "alicia"]:
-        body = client.get(reverse("board:index"), {"q": q}).content.decode()
-        assert "Royalties" in body and "Other" not in body, q
+    hit = make_post(author=alice, category=sub, title="Royalties", content="about MCPI")
+    miss = make_post(category=sub, title="Other", content="nothing")
+    for q in ["royal", "mcpi", "alicia", "Royalties MCPI"]:
+        response = client.get(reverse("board:index"), {"q": q})
+        body = response.content.decode()
+        assert reverse("board:post", args=[hit.pk]) in body, q
+        assert reverse("board:post", args=[miss.pk]) not in body, q
+        assert response.context["page"].total == 1
+    assert client.get(reverse("board:index"), {"q": "royal zebra"}).context["page"].total == 0
 
 
 def test_post_page_renders_sanitised_markdown(client, user, sub):
