@@ -20,7 +20,7 @@ def run_all(fn, args_list):
         try:
             barrier.wait()
             fn(*args)
-        except Exception as error:  # collected and re-raised in the test thread
+        except Exception as error:  # noqa: BLE001 - reported by the test thread
             errors.append(error)
         finally:
             connection.close()
