@@ -30,6 +30,7 @@ urlpatterns = [
     path("p/<id:pk>/history.csv", views.post_history_csv, name="post_history_csv"),
     path("p/<id:pk>/comment/", views.comment_create, name="comment_create"),
     path("p/<id:pk>/moderate/", views.post_moderate, name="post_moderate"),
+    path("comments/<id:pk>/edit/", views.comment_edit, name="comment_edit"),
     path("comments/<id:pk>/delete/", views.comment_delete, name="comment_delete"),
     path("comments/<id:pk>/vote/", views.comment_vote, name="comment_vote"),
     path("comments/<id:pk>/moderate/", views.comment_moderate, name="comment_moderate"),

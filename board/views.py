@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from . import selectors, services
 from .forms import CommentForm, ModerationForm, PostForm
@@ -106,6 +107,7 @@ def post_detail(request, pk):
 
 @login_required
 @require_POST
+@vary_on_headers("HX-Request")
 def post_vote(request, pk):
     _active_post(pk)
     result = services.vote_post(user=request.user, post_id=pk)
@@ -120,6 +122,7 @@ def post_vote(request, pk):
 
 @login_required
 @require_POST
+@vary_on_headers("HX-Request")
 def comment_create(request, pk):
     post = _active_post(pk)
     _writer(request)
@@ -151,6 +154,28 @@ def _active_comment(pk):
 
 
 @login_required
+def comment_edit(request, pk):
+    comment = _active_comment(pk)
+    _writer(request)
+    if comment.author_id != request.user.pk:
+        raise PermissionDenied("Only the author may edit this comment.")
+    form = CommentForm(request.POST or None, initial={"content": comment.content})
+    if request.method == "POST" and form.is_valid():
+        services.edit_comment(
+            user=request.user, comment_id=pk, content=form.cleaned_data["content"]
+        )
+        return redirect("board:post", pk=comment.post_id)
+    versions = comment.versions.select_related("editor")
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "board/comment_edit.html",
+        {"comment": comment, "form": form, "versions": versions},
+        status=status,
+    )
+
+
+@login_required
 @require_POST
 def comment_delete(request, pk):
     comment = _active_comment(pk)
@@ -160,6 +185,7 @@ def comment_delete(request, pk):
 
 @login_required
 @require_POST
+@vary_on_headers("HX-Request")
 def comment_vote(request, pk):
     comment = _active_comment(pk)
     result = services.vote_comment(user=request.user, comment_id=pk)

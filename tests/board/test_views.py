@@ -342,3 +342,40 @@ def test_pages_work_when_redis_is_down(client, user, post, other):
         assert client.post(reverse("board:post_vote", args=[post.pk])).status_code == 302
     post.refresh_from_db()
     assert post.vote_count == 1
+
+
+def test_author_cannot_delete_a_commented_post_through_the_site(client, user, post):
+    make_comment(post=post)
+    response = login(client, user).post(reverse("board:post_delete", args=[post.pk]))
+    assert response.status_code == 403
+    assert "cannot be deleted" in response.content.decode()
+    assert Post.objects.get(pk=post.pk).is_active
+
+
+def test_comment_edit_keeps_history_and_is_author_only(client, other, post):
+    comment = make_comment(post=post, author=other, content="first words")
+    url = reverse("board:comment_edit", args=[comment.pk])
+    assert login(client, post.author).post(url, {"content": "hijack"}).status_code == 403
+    login(client, other)
+    assert client.post(url, {"content": ""}).status_code == 400
+    assert client.post(url, {"content": "second words"}).status_code == 302
+    body = client.get(url).content.decode()
+    assert "Version 0" in body and "first words" in body and "second words" in body
+    assert (
+        client.get(reverse("board:post", args=[post.pk])).content.decode().count("second words")
+        == 1
+    )
+
+
+def test_deleted_comments_are_404_for_actions(client, other, post):
+    comment = make_comment(post=post, author=other)
+    login(client, other).post(reverse("board:comment_delete", args=[comment.pk]))
+    for name in ["comment_vote", "comment_delete", "comment_edit"]:
+        assert client.post(reverse(f"board:{name}", args=[comment.pk])).status_code == 404
+    post.refresh_from_db()
+    assert post.comment_count == 0
+
+
+def test_partial_responses_vary_on_hx_request(client, other, post):
+    response = login(client, other).post(reverse("board:post_vote", args=[post.pk]), **HTMX)
+    assert "HX-Request" in response["Vary"]
