@@ -209,7 +209,6 @@ def test_permission_matrix(client, role, sub, request):
     assert Post.objects.get(pk=posts[1].pk).is_active == (role not in ("author", "staff"))
     assert PostVote.objects.count() == (1 if may else 0)
     assert Post.objects.get(pk=posts[3].pk).is_active == (role != "staff")
-    assert allowed
 
 
 def test_blocked_session_is_ended_with_a_message(client, blocked, post):
@@ -379,3 +378,55 @@ def test_deleted_comments_are_404_for_actions(client, other, post):
 def test_partial_responses_vary_on_hx_request(client, other, post):
     response = login(client, other).post(reverse("board:post_vote", args=[post.pk]), **HTMX)
     assert "HX-Request" in response["Vary"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("q", ['+-*"()<>~@', "a", "'; DROP TABLE board_post; --", "x" * 500])
+def test_odd_search_strings_never_break_the_list(client, q):
+    make_post(category=SubCategoryFactory())
+    response = client.get(reverse("board:index"), {"q": q})
+    assert response.status_code == 200
+    assert Post.objects.count() == 1
+
+
+def test_sidebar_lists_boards_with_their_children(client):
+    board = BoardFactory(name="Community")
+    SubCategoryFactory(name="news", parent=board)
+    body = client.get(reverse("board:index")).content.decode()
+    assert reverse("board:category", args=[board.slug]) in body and ">news</a>" in body
+
+
+def test_rate_limited_post_shows_the_form_with_a_message(client, user, sub):
+    from board.services import POST_LIMIT
+
+    login(client, user)
+    data = {"category": sub.pk, "title": "t", "content": "c"}
+    for _ in range(POST_LIMIT.limit):
+        assert client.post(reverse("board:post_create"), data).status_code == 302
+    response = client.post(reverse("board:post_create"), data)
+    assert response.status_code == 400 and "Too many posts" in response.content.decode()
+
+
+def test_business_counters_count_after_commit(user, sub, django_capture_on_commit_callbacks):
+    from board import metrics
+
+    before = metrics.POSTS._value.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_post(author=user, category=sub)
+    assert metrics.POSTS._value.get() == before + 1
+
+
+def test_every_demo_page_renders(client):
+    from django.core.management import call_command
+
+    call_command("demo_data", stdout=__import__("io").StringIO())
+    assert client.get(reverse("board:index")).status_code == 200
+    for post in Post.objects.all():
+        for name in ["board:post", "board:post_history", "board:post_history_csv"]:
+            assert client.get(reverse(name, args=[post.pk])).status_code == 200
+        assert client.get(reverse("board:category", args=[post.category.slug])).status_code == 200
+        assert (
+            client.get(reverse("board:category", args=[post.category.parent.slug])).status_code
+            == 200
+        )
+    assert "안녕하세요" in client.get(reverse("board:index")).content.decode()
