@@ -427,3 +427,16 @@ def test_every_demo_page_renders(client):
             == 200
         )
     assert "안녕하세요" in client.get(reverse("board:index")).content.decode()
+
+
+def test_staff_hide_a_comment_from_the_post_page(client, staff, other, post):
+    comment = make_comment(post=post, author=other, content="rude words")
+    login(client, staff)
+    assert "Hide comment" in client.get(reverse("board:post", args=[post.pk])).content.decode()
+    url = reverse("board:comment_moderate", args=[comment.pk])
+    assert client.post(url, {"reason": "rude", "action": "hide"}).status_code == 302
+    assert "rude words" not in client.get(reverse("board:post", args=[post.pk])).content.decode()
+    assert ModerationAction.objects.get().comment_id == comment.pk
+    assert client.post(url, {"reason": "again", "action": "hide"}).status_code == 404
+    login(client, other)
+    assert client.post(url, {"reason": "x", "action": "restore"}).status_code == 403
