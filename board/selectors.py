@@ -135,24 +135,31 @@ def comment_page(post: Post, page: int) -> Page:
     return Page(items=items, number=page, size=PAGE_SIZE, total=total)
 
 
-def post_history(post: Post) -> list[dict]:
-    versions = list(PostVersion.objects.filter(post=post).select_related("editor", "category"))
+def _with_diffs(versions, text) -> list[dict]:
+    """Each version with a unified diff of ``text(version)`` against the version before it."""
     rows, previous = [], None
     for version in versions:
-        before = f"{previous.title}\n\n{previous.content}" if previous else ""
-        after = f"{version.title}\n\n{version.content}"
-        diff = list(
-            difflib.unified_diff(
-                before.splitlines(),
-                after.splitlines(),
-                f"v{previous.version}" if previous else "empty",
-                f"v{version.version}",
-                lineterm="",
-            )
+        before = text(previous).splitlines() if previous else []
+        diff = difflib.unified_diff(
+            before,
+            text(version).splitlines(),
+            f"v{previous.version}" if previous else "empty",
+            f"v{version.version}",
+            lineterm="",
         )
-        rows.append({"version": version, "diff": diff})
+        rows.append({"version": version, "diff": list(diff)})
         previous = version
     return rows
+
+
+def post_history(post: Post) -> list[dict]:
+    versions = PostVersion.objects.filter(post=post).select_related("editor", "category")
+    return _with_diffs(versions, lambda v: f"{v.title}\n\n{v.content}")
+
+
+def comment_history(comment: Comment) -> list[dict]:
+    versions = comment.versions.select_related("editor")
+    return _with_diffs(versions, lambda v: v.content)
 
 
 def post_history_csv(post: Post) -> str:

@@ -165,12 +165,11 @@ def comment_edit(request, pk):
             user=request.user, comment_id=pk, content=form.cleaned_data["content"]
         )
         return redirect("board:post", pk=comment.post_id)
-    versions = comment.versions.select_related("editor")
     status = 400 if request.method == "POST" else 200
     return render(
         request,
         "board/comment_edit.html",
-        {"comment": comment, "form": form, "versions": versions},
+        {"comment": comment, "form": form, "rows": selectors.comment_history(comment)},
         status=status,
     )
 

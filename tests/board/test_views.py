@@ -356,7 +356,8 @@ def test_comment_edit_keeps_history_and_is_author_only(client, other, post):
     assert client.post(url, {"content": ""}).status_code == 400
     assert client.post(url, {"content": "second words"}).status_code == 302
     body = client.get(url).content.decode()
-    assert "Version 0" in body and "first words" in body and "second words" in body
+    assert "Version 0" in body and "Version 1" in body
+    assert "<del>-first words</del>" in body and "<ins>+second words</ins>" in body
     assert (
         client.get(reverse("board:post", args=[post.pk])).content.decode().count("second words")
         == 1
