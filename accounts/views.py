@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
@@ -137,4 +138,13 @@ def delete_account(request):
 
 def profile(request, username):
     person = get_object_or_404(User, username=username, deleted_at__isnull=True)
-    return render(request, "accounts/profile.html", {"person": person})
+    # Cache-aside: the person's recent posts; the board drops the key after each write commits.
+    from board.selectors import recent_posts_by
+    from board.services import profile_cache_key
+
+    key = profile_cache_key(person.pk)
+    posts = cache.get(key)
+    if posts is None:
+        posts = recent_posts_by(person.pk)
+        cache.set(key, posts, 300)
+    return render(request, "accounts/profile.html", {"person": person, "posts": posts})

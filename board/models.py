@@ -1,1 +1,163 @@
-"""Tables of the board."""
+"""Tables of the board: categories, posts and their versions, comments, votes, moderation log."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Category(models.Model):
+    """A board (parent is null) or one of its sub-categories. Posts live in sub-categories."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    position = models.PositiveIntegerField(default=0)
+    # Active posts directly in this category, kept in each write's transaction so a list's total
+    # is a sum over a handful of category rows instead of COUNT(*) over a million posts.
+    post_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return f"{self.parent.name} / {self.name}" if self.parent_id else self.name
+
+    @property
+    def is_board(self) -> bool:
+        return self.parent_id is None
+
+
+class Post(models.Model):
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="posts")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts"
+    )
+    title = models.CharField(max_length=255)
+    content = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    hidden_reason = models.CharField(max_length=500, blank=True)
+    comment_count = models.PositiveIntegerField(default=0)
+    vote_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        # Lists filter by category and activity and go newest first; id grows with time.
+        indexes = [models.Index(fields=["category", "is_active", "-id"], name="post_list_idx")]
+
+    def __str__(self):
+        return self.title
+
+
+class PostVersion(models.Model):
+    """One version of a post's text; never updated. Version 0 is what the author first wrote."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=255)
+    content = models.TextField()
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    editor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["post", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "version"], name="post_version_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.post_id} v{self.version}"
+
+
+class Comment(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="comments"
+    )
+    content = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    hidden_reason = models.CharField(max_length=500, blank=True)
+    vote_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["post", "is_active", "id"], name="comment_list_idx")]
+
+    def __str__(self):
+        return f"comment {self.pk} on {self.post_id}"
+
+
+class CommentVersion(models.Model):
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    content = models.TextField()
+    editor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["comment", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "version"], name="comment_version_unique")
+        ]
+
+    def __str__(self):
+        return f"comment {self.comment_id} v{self.version}"
+
+
+class PostVote(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "user"], name="post_vote_once")]
+
+    def __str__(self):
+        return f"vote by {self.user_id} on post {self.post_id}"
+
+
+class CommentVote(models.Model):
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "user"], name="comment_vote_once")
+        ]
+
+    def __str__(self):
+        return f"vote by {self.user_id} on comment {self.comment_id}"
+
+
+class ModerationAction(models.Model):
+    """Who hid or restored what, when and why. Append-only."""
+
+    class Action(models.TextChoices):
+        HIDE = "hide", "Hide"
+        RESTORE = "restore", "Restore"
+
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=10, choices=Action)
+    post = models.ForeignKey(
+        Post, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    comment = models.ForeignKey(
+        Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        target = f"post {self.post_id}" if self.post_id else f"comment {self.comment_id}"
+        return f"{self.moderator} {self.action} {target}"

@@ -1,5 +1,264 @@
-from django.shortcuts import render
+"""HTTP for the board: parse, check, call one service or selector, render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from . import selectors, services
+from .forms import CommentForm, ModerationForm, PostForm
+from .models import Category, Comment, ModerationAction, Post
+
+
+def _writer(request):
+    if not request.user.can_write:
+        raise PermissionDenied(request.user.restriction or "You cannot write.")
+
+
+def _list(request, category=None):
+    q = request.GET.get("q", "").strip()[:200]
+    page = selectors.post_list(
+        category=category, q=q, page=selectors.parse_page(request.GET.get("page"))
+    )
+    return render(
+        request,
+        "board/index.html",
+        {"page": page, "category": category, "q": q, "boards": selectors.boards()},
+    )
 
 
 def index(request):
-    return render(request, "board/index.html")
+    return _list(request)
+
+
+def category(request, slug):
+    return _list(request, get_object_or_404(Category, slug=slug))
+
+
+def _active_post(pk):
+    try:
+        return Post.objects.select_related("author").get(pk=pk, is_active=True)
+    except Post.DoesNotExist:
+        raise Http404("No such post.") from None
+
+
+@login_required
+def post_create(request):
+    _writer(request)
+    form = PostForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            post = services.create_post(user=request.user, **form.cleaned_data)
+        except services.RateLimited as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("board:post", pk=post.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "board/post_form.html", {"form": form}, status=status)
+
+
+@login_required
+def post_edit(request, pk):
+    post = _active_post(pk)
+    _writer(request)
+    if post.author_id != request.user.pk:
+        raise PermissionDenied("Only the author may edit this post.")
+    initial = {"title": post.title, "content": post.content, "category": post.category_id}
+    form = PostForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.edit_post(user=request.user, post_id=post.pk, **form.cleaned_data)
+        return redirect("board:post", pk=post.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "board/post_form.html", {"form": form, "post": post}, status=status)
+
+
+@login_required
+@require_POST
+def post_delete(request, pk):
+    _active_post(pk)
+    services.delete_post(user=request.user, post_id=pk)
+    messages.success(request, "The post was deleted.")
+    return redirect("board:index")
+
+
+def post_detail(request, pk):
+    data = selectors.post_detail(pk)
+    if data is None:
+        raise Http404("No such post.")
+    post = data["post"]
+    comments = selectors.comment_page(post, selectors.parse_page(request.GET.get("page")))
+    voted = request.user.is_authenticated and post.votes.filter(user=request.user).exists()
+    return render(
+        request,
+        "board/post_detail.html",
+        {
+            "post": post,
+            "html": data["html"],
+            "page": comments,
+            "voted": voted,
+            "form": CommentForm(),
+            "moderation_form": ModerationForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+@vary_on_headers("HX-Request")
+def post_vote(request, pk):
+    _active_post(pk)
+    result = services.vote_post(user=request.user, post_id=pk)
+    if request.htmx:
+        return render(
+            request,
+            "board/post_detail.html#votes",
+            {"post": {"pk": pk, "vote_count": result.count}, "voted": result.voted},
+        )
+    return redirect("board:post", pk=pk)
+
+
+@login_required
+@require_POST
+@vary_on_headers("HX-Request")
+def comment_create(request, pk):
+    post = _active_post(pk)
+    _writer(request)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            comment = services.create_comment(
+                user=request.user, post_id=pk, content=form.cleaned_data["content"]
+            )
+        except services.RateLimited as error:
+            form.add_error(None, str(error))
+        else:
+            if request.htmx:
+                return render(
+                    request,
+                    "board/post_detail.html#comment-form-and-new",
+                    {"post": post, "form": CommentForm(), "new_comment": comment},
+                )
+            return redirect(f"/board/p/{pk}/#comment-{comment.pk}")
+    template = "board/post_detail.html#comment-form" if request.htmx else "board/comment_form.html"
+    return render(request, template, {"post": post, "form": form}, status=400)
+
+
+def _active_comment(pk):
+    try:
+        return Comment.objects.get(pk=pk, is_active=True, post__is_active=True)
+    except Comment.DoesNotExist:
+        raise Http404("No such comment.") from None
+
+
+@login_required
+def comment_edit(request, pk):
+    comment = _active_comment(pk)
+    _writer(request)
+    if comment.author_id != request.user.pk:
+        raise PermissionDenied("Only the author may edit this comment.")
+    form = CommentForm(request.POST or None, initial={"content": comment.content})
+    if request.method == "POST" and form.is_valid():
+        services.edit_comment(
+            user=request.user, comment_id=pk, content=form.cleaned_data["content"]
+        )
+        return redirect("board:post", pk=comment.post_id)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "board/comment_edit.html",
+        {"comment": comment, "form": form, "rows": selectors.comment_history(comment)},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def comment_delete(request, pk):
+    comment = _active_comment(pk)
+    services.delete_comment(user=request.user, comment_id=pk)
+    return redirect("board:post", pk=comment.post_id)
+
+
+@login_required
+@require_POST
+@vary_on_headers("HX-Request")
+def comment_vote(request, pk):
+    comment = _active_comment(pk)
+    result = services.vote_comment(user=request.user, comment_id=pk)
+    if request.htmx:
+        return render(
+            request,
+            "board/post_detail.html#comment-votes",
+            {"comment": {"pk": pk, "vote_count": result.count}, "voted": result.voted},
+        )
+    return redirect("board:post", pk=comment.post_id)
+
+
+def post_history(request, pk):
+    post = _active_post(pk)
+    return render(
+        request, "board/post_history.html", {"post": post, "rows": selectors.post_history(post)}
+    )
+
+
+def post_history_csv(request, pk):
+    post = _active_post(pk)
+    response = HttpResponse(selectors.post_history_csv(post), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="post-{pk}-history.csv"'
+    return response
+
+
+def _staff(request):
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff may moderate.")
+
+
+def _moderate(request, hide_target, redirect_to):
+    _staff(request)
+    form = ModerationForm(request.POST)
+    if not form.is_valid():
+        return render(request, "board/moderate.html", {"form": form}, status=400)
+    hide_target(form.cleaned_data["reason"], request.POST.get("action") != "restore")
+    messages.success(request, "Recorded.")
+    return redirect(redirect_to)
+
+
+@login_required
+@require_POST
+def post_moderate(request, pk):
+    post = get_object_or_404(Post, pk=pk)
+
+    def act(reason, hide):
+        if post.is_active != hide:
+            raise Http404("Nothing to do.")
+        services.moderate_post(moderator=request.user, post_id=pk, hide=hide, reason=reason)
+
+    return _moderate(request, act, "board:moderation_log")
+
+
+@login_required
+@require_POST
+def comment_moderate(request, pk):
+    comment = get_object_or_404(Comment, pk=pk)
+
+    def act(reason, hide):
+        if comment.is_active != hide:
+            raise Http404("Nothing to do.")
+        services.moderate_comment(moderator=request.user, comment_id=pk, hide=hide, reason=reason)
+
+    return _moderate(request, act, "board:moderation_log")
+
+
+@login_required
+def moderation_log(request):
+    _staff(request)
+    actions = ModerationAction.objects.select_related("moderator", "post", "comment")[:200]
+    hidden = Post.objects.filter(is_active=False).exclude(hidden_reason="").order_by("-id")[:50]
+    return render(
+        request,
+        "board/moderation_log.html",
+        {"actions": actions, "hidden": hidden, "form": ModerationForm()},
+    )

@@ -55,3 +55,39 @@ def fund_with_copyright(*, staff=None, name="K-Pop Classics", base_price=10_000,
     if not McpiValue.objects.exists():
         services.record_mcpi(actor=staff, at=timezone.now() - dt.timedelta(days=1), value="100")
     return services.create_fund(actor=staff, name=name, base_price=base_price)
+
+
+# --- Board ---------------------------------------------------------------------------------------
+
+
+class BoardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "board.Category"
+
+    name = factory.Sequence(lambda n: f"Board {n}")
+    slug = factory.Sequence(lambda n: f"board-{n}")
+
+
+class SubCategoryFactory(BoardFactory):
+    name = factory.Sequence(lambda n: f"Sub {n}")
+    slug = factory.Sequence(lambda n: f"sub-{n}")
+    parent = factory.SubFactory(BoardFactory)
+
+
+def make_post(*, author=None, category=None, title="A title", content="Some *content*"):
+    """A post made the way the site makes it (version 0, counters), bypassing the rate limit."""
+    from board import services
+
+    author = author or UserFactory()
+    services.POST_LIMIT.reset(str(author.pk))
+    return services.create_post(
+        user=author, category=category or SubCategoryFactory(), title=title, content=content
+    )
+
+
+def make_comment(*, post, author=None, content="A comment"):
+    from board import services
+
+    author = author or UserFactory()
+    services.COMMENT_LIMIT.reset(str(author.pk))
+    return services.create_comment(user=author, post_id=post.pk, content=content)

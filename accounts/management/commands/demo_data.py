@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts import demo as accounts_demo
+from board import demo as board_demo
 from investments import demo as investments_demo
 
 
@@ -13,6 +14,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with transaction.atomic():
             people = accounts_demo.load(self.stdout)
+            board_demo.load(self.stdout, people)
             investments_demo.load(self.stdout, people)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write("Log in at http://127.0.0.1:8000/accounts/login/ with:")

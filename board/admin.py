@@ -1,0 +1,101 @@
+"""Admin for staff: categories, posts and comments (with hide/restore actions), versions, log."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from . import services
+from .models import Category, Comment, CommentVersion, ModerationAction, Post, PostVersion
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "parent", "slug", "position", "post_count"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["post_count"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _moderate(modeladmin, request, queryset, *, hide, fn, key):
+    reason = request.POST.get("reason") or f"{'hidden' if hide else 'restored'} in admin"
+    done = 0
+    for obj in queryset:
+        try:
+            fn(moderator=request.user, **{key: obj.pk}, hide=hide, reason=reason)
+            done += 1
+        except (PermissionDenied, Http404, Post.DoesNotExist, Comment.DoesNotExist):
+            pass
+    modeladmin.message_user(request, f"{done} changed.", messages.SUCCESS)
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "category",
+        "author",
+        "created_at",
+        "is_active",
+        "comment_count",
+        "vote_count",
+    ]
+    list_filter = ["is_active", "category"]
+    search_fields = ["title"]
+    raw_id_fields = ["author"]
+    readonly_fields = ["comment_count", "vote_count", "is_active", "hidden_reason"]
+    actions = ["hide", "restore"]
+
+    @admin.action(description="Hide selected posts (recorded)")
+    def hide(self, request, queryset):
+        _moderate(self, request, queryset, hide=True, fn=services.moderate_post, key="post_id")
+
+    @admin.action(description="Restore selected posts (recorded)")
+    def restore(self, request, queryset):
+        _moderate(self, request, queryset, hide=False, fn=services.moderate_post, key="post_id")
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["pk", "post", "author", "created_at", "is_active", "vote_count"]
+    list_filter = ["is_active"]
+    raw_id_fields = ["post", "author"]
+    readonly_fields = ["vote_count", "is_active", "hidden_reason"]
+    actions = ["hide", "restore"]
+
+    @admin.action(description="Hide selected comments (recorded)")
+    def hide(self, request, queryset):
+        _moderate(
+            self, request, queryset, hide=True, fn=services.moderate_comment, key="comment_id"
+        )
+
+    @admin.action(description="Restore selected comments (recorded)")
+    def restore(self, request, queryset):
+        _moderate(
+            self, request, queryset, hide=False, fn=services.moderate_comment, key="comment_id"
+        )
+
+
+@admin.register(PostVersion)
+class PostVersionAdmin(ReadOnlyAdmin):
+    list_display = ["post", "version", "title", "editor", "created_at"]
+
+
+@admin.register(CommentVersion)
+class CommentVersionAdmin(ReadOnlyAdmin):
+    list_display = ["comment", "version", "editor", "created_at"]
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "moderator", "action", "post", "comment", "reason"]
+    list_filter = ["action"]

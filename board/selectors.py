@@ -1,0 +1,188 @@
+"""Reads the board's pages need: category tree, post lists with cheap totals, detail, history."""
+
+import csv
+import difflib
+import io
+import math
+from dataclasses import dataclass
+
+import markdown
+import nh3
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Q, QuerySet, Sum
+
+from .models import Category, Comment, Post, PostVersion
+from .services import post_cache_key
+
+PAGE_SIZE = 20
+# A search's total is counted exactly up to this many matches, so a broad search never scans
+# millions of rows just to print a number; beyond it the page says "more than N".
+SEARCH_COUNT_CAP = 10_000
+
+
+@dataclass
+class Page:
+    items: list
+    number: int
+    size: int
+    total: int
+    capped: bool = False
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def boards() -> list[Category]:
+    return list(Category.objects.filter(parent=None).prefetch_related("children"))
+
+
+def parse_page(value) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return min(max(number, 1), 1_000_000)
+
+
+def _search(queryset: QuerySet, q: str) -> QuerySet:
+    if connection.vendor == "mysql":
+        words = " ".join(f"+{w}*" for w in q.replace('"', " ").split() if w.strip("+-*<>()~@"))
+        words = "".join(c for c in words if c not in '<>()~@"')
+        return queryset.filter(
+            Q(
+                pk__in=Post.objects.extra(
+                    where=["MATCH (title, content) AGAINST (%s IN BOOLEAN MODE)"], params=[words]
+                ).values("pk")
+            )
+            | Q(author__username__iexact=q.strip())
+        )
+    # Fallback (SQLite): every word must appear in the title, the content or the author's name.
+    for word in q.split():
+        queryset = queryset.filter(
+            Q(title__icontains=word)
+            | Q(content__icontains=word)
+            | Q(author__username__icontains=word)
+        )
+    return queryset
+
+
+def post_list(*, category: Category | None = None, q: str = "", page: int = 1) -> Page:
+    """Newest first. Totals come from stored per-category counts when not searching; the page's
+    rows are found by id first (a narrow index scan, a deferred join) then loaded, so deep pages
+    do not drag whole rows through the offset."""
+    posts = Post.objects.filter(is_active=True)
+    counts = Category.objects.all()
+    if category is not None:
+        ids = [category.pk, *category.children.values_list("pk", flat=True)]
+        posts = posts.filter(category_id__in=ids)
+        counts = counts.filter(pk__in=ids)
+    capped = False
+    if q:
+        posts = _search(posts, q)
+        total = posts.order_by()[: SEARCH_COUNT_CAP + 1].count()
+        capped = total > SEARCH_COUNT_CAP
+        total = min(total, SEARCH_COUNT_CAP)
+    else:
+        total = counts.aggregate(n=Sum("post_count"))["n"] or 0
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page = min(page, pages)
+    start = (page - 1) * PAGE_SIZE
+    ids = list(posts.order_by("-id").values_list("pk", flat=True)[start : start + PAGE_SIZE])
+    items = list(
+        Post.objects.filter(pk__in=ids).select_related("author", "category").order_by("-id")
+    )
+    return Page(items=items, number=page, size=PAGE_SIZE, total=total, capped=capped)
+
+
+def render_markdown(text: str) -> str:
+    return nh3.clean(markdown.markdown(text, extensions=["fenced_code"]))
+
+
+def post_detail(post_id: int) -> dict | None:
+    """The post with its rendered HTML, cached (cache-aside); None when missing or hidden."""
+    key = post_cache_key(post_id)
+    data = cache.get(key)
+    if data is None:
+        post = (
+            Post.objects.select_related("author", "category__parent")
+            .filter(pk=post_id, is_active=True)
+            .first()
+        )
+        if post is None:
+            return None
+        data = {"post": post, "html": render_markdown(post.content)}
+        cache.set(key, data, 300)
+    return data
+
+
+def comment_page(post: Post, page: int) -> Page:
+    comments = Comment.objects.filter(post=post, is_active=True)
+    total = post.comment_count
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page = min(page, pages)
+    start = (page - 1) * PAGE_SIZE
+    items = list(comments.select_related("author").order_by("id")[start : start + PAGE_SIZE])
+    return Page(items=items, number=page, size=PAGE_SIZE, total=total)
+
+
+def _with_diffs(versions, text) -> list[dict]:
+    """Each version with a unified diff of ``text(version)`` against the version before it."""
+    rows, previous = [], None
+    for version in versions:
+        before = text(previous).splitlines() if previous else []
+        diff = difflib.unified_diff(
+            before,
+            text(version).splitlines(),
+            f"v{previous.version}" if previous else "empty",
+            f"v{version.version}",
+            lineterm="",
+        )
+        rows.append({"version": version, "diff": list(diff)})
+        previous = version
+    return rows
+
+
+def post_history(post: Post) -> list[dict]:
+    versions = PostVersion.objects.filter(post=post).select_related("editor", "category")
+    return _with_diffs(versions, lambda v: f"{v.title}\n\n{v.content}")
+
+
+def comment_history(comment: Comment) -> list[dict]:
+    versions = comment.versions.select_related("editor")
+    return _with_diffs(versions, lambda v: v.content)
+
+
+def post_history_csv(post: Post) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["version", "created_at", "editor", "category", "title", "content"])
+    for v in PostVersion.objects.filter(post=post).select_related("editor", "category"):
+        writer.writerow(
+            [
+                v.version,
+                v.created_at.isoformat(),
+                v.editor.public_name,
+                v.category,
+                v.title,
+                v.content,
+            ]
+        )
+    return out.getvalue()
+
+
+def recent_posts_by(user_id: int, limit: int = 10) -> list[Post]:
+    return list(
+        Post.objects.filter(author_id=user_id, is_active=True)
+        .select_related("category")
+        .order_by("-id")[:limit]
+    )

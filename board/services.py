@@ -1,0 +1,241 @@
+"""Board actions: one function per action, each owning its transaction and locks."""
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from config.db import atomic_with_retry
+from config.ratelimit import RateLimit
+
+from . import metrics
+from .models import (
+    Category,
+    Comment,
+    CommentVersion,
+    CommentVote,
+    ModerationAction,
+    Post,
+    PostVersion,
+    PostVote,
+)
+
+POST_LIMIT = RateLimit("board-post", limit=5, window_seconds=60)
+COMMENT_LIMIT = RateLimit("board-comment", limit=20, window_seconds=60)
+
+
+class RateLimited(Exception):
+    pass
+
+
+def post_cache_key(post_id: int) -> str:
+    return f"board:post:{post_id}"
+
+
+def profile_cache_key(user_id: int) -> str:
+    return f"accounts:profile:{user_id}"
+
+
+def _invalidate(post: Post) -> None:
+    keys = [post_cache_key(post.pk), profile_cache_key(post.author_id)]
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def _require_writer(user: User) -> None:
+    if not user.can_write:
+        raise PermissionDenied(user.restriction or "You cannot write.")
+
+
+def _require_author(user: User, author_id: int) -> None:
+    if user.pk != author_id:
+        raise PermissionDenied("Only the author may do this.")
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    voted: bool
+    count: int
+
+
+@atomic_with_retry
+def create_post(*, user: User, category: Category, title: str, content: str) -> Post:
+    _require_writer(user)
+    if POST_LIMIT.hit(str(user.pk)) > POST_LIMIT.limit:
+        raise RateLimited(f"Too many posts; try again in {POST_LIMIT.window_minutes} minute(s).")
+    post = Post.objects.create(author=user, category=category, title=title, content=content)
+    PostVersion.objects.create(
+        post=post, version=0, title=title, content=content, category=category, editor=user
+    )
+    Category.objects.filter(pk=category.pk).update(post_count=F("post_count") + 1)
+    _invalidate(post)
+    transaction.on_commit(metrics.POSTS.inc)
+    return post
+
+
+@atomic_with_retry
+def edit_post(*, user: User, post_id: int, title: str, content: str, category: Category) -> Post:
+    _require_writer(user)
+    # The lock serialises concurrent edits of one post, so versions go 0, 1, 2 … with no gap.
+    post = Post.objects.select_for_update().get(pk=post_id, is_active=True)
+    _require_author(user, post.author_id)
+    last = post.versions.order_by("-version").values_list("version", flat=True).first()
+    if category.pk != post.category_id:
+        Category.objects.filter(pk=post.category_id).update(post_count=F("post_count") - 1)
+        Category.objects.filter(pk=category.pk).update(post_count=F("post_count") + 1)
+    post.title, post.content, post.category = title, content, category
+    post.updated_at = timezone.now()
+    post.save(update_fields=["title", "content", "category", "updated_at"])
+    PostVersion.objects.create(
+        post=post,
+        version=(last or 0) + 1,
+        title=title,
+        content=content,
+        category=category,
+        editor=user,
+    )
+    _invalidate(post)
+    return post
+
+
+def _set_post_active(post: Post, active: bool, reason: str = "") -> None:
+    post.is_active, post.hidden_reason = active, reason
+    post.save(update_fields=["is_active", "hidden_reason"])
+    delta = 1 if active else -1
+    Category.objects.filter(pk=post.category_id).update(post_count=F("post_count") + delta)
+    _invalidate(post)
+
+
+@atomic_with_retry
+def delete_post(*, user: User, post_id: int) -> None:
+    _require_writer(user)
+    post = Post.objects.select_for_update().get(pk=post_id, is_active=True)
+    if not user.is_staff:
+        _require_author(user, post.author_id)
+        if post.comment_count > 0:
+            raise PermissionDenied("A post with comments cannot be deleted.")
+    _set_post_active(post, False, "deleted by staff" if user.is_staff else "")
+
+
+@atomic_with_retry
+def create_comment(*, user: User, post_id: int, content: str) -> Comment:
+    _require_writer(user)
+    if COMMENT_LIMIT.hit(str(user.pk)) > COMMENT_LIMIT.limit:
+        raise RateLimited(
+            f"Too many comments; try again in {COMMENT_LIMIT.window_minutes} minute(s)."
+        )
+    post = Post.objects.select_for_update().get(pk=post_id, is_active=True)
+    comment = Comment.objects.create(post=post, author=user, content=content)
+    CommentVersion.objects.create(comment=comment, version=0, content=content, editor=user)
+    Post.objects.filter(pk=post.pk).update(comment_count=F("comment_count") + 1)
+    _invalidate(post)
+    transaction.on_commit(metrics.COMMENTS.inc)
+    return comment
+
+
+@atomic_with_retry
+def edit_comment(*, user: User, comment_id: int, content: str) -> Comment:
+    _require_writer(user)
+    comment = Comment.objects.select_for_update().get(
+        pk=comment_id, is_active=True, post__is_active=True
+    )
+    _require_author(user, comment.author_id)
+    last = comment.versions.order_by("-version").values_list("version", flat=True).first()
+    comment.content, comment.updated_at = content, timezone.now()
+    comment.save(update_fields=["content", "updated_at"])
+    CommentVersion.objects.create(
+        comment=comment, version=(last or 0) + 1, content=content, editor=user
+    )
+    _invalidate(comment.post)
+    return comment
+
+
+def _set_comment_active(comment: Comment, active: bool, reason: str = "") -> None:
+    comment.is_active, comment.hidden_reason = active, reason
+    comment.save(update_fields=["is_active", "hidden_reason"])
+    delta = 1 if active else -1
+    Post.objects.filter(pk=comment.post_id).update(comment_count=F("comment_count") + delta)
+    _invalidate(comment.post)
+
+
+@atomic_with_retry
+def delete_comment(*, user: User, comment_id: int) -> None:
+    _require_writer(user)
+    comment = Comment.objects.select_related("post").get(pk=comment_id, is_active=True)
+    # Parent before child: lock the post, then the comment.
+    Post.objects.select_for_update().get(pk=comment.post_id)
+    comment = Comment.objects.select_for_update().get(pk=comment_id, is_active=True)
+    if not user.is_staff:
+        _require_author(user, comment.author_id)
+    _set_comment_active(comment, False)
+
+
+@atomic_with_retry
+def vote_post(*, user: User, post_id: int) -> VoteResult:
+    """Vote for a post, or take the vote back if there is one."""
+    _require_writer(user)
+    post = Post.objects.select_for_update().get(pk=post_id, is_active=True)
+    deleted, _ = PostVote.objects.filter(post=post, user=user).delete()
+    if deleted:
+        Post.objects.filter(pk=post.pk).update(vote_count=F("vote_count") - 1)
+    else:
+        PostVote.objects.create(post=post, user=user)
+        Post.objects.filter(pk=post.pk).update(vote_count=F("vote_count") + 1)
+    _invalidate(post)
+    direction = "down" if deleted else "up"
+    transaction.on_commit(lambda: metrics.VOTES.labels("post", direction).inc())
+    count = Post.objects.values_list("vote_count", flat=True).get(pk=post.pk)
+    return VoteResult(voted=not deleted, count=count)
+
+
+@atomic_with_retry
+def vote_comment(*, user: User, comment_id: int) -> VoteResult:
+    _require_writer(user)
+    comment = Comment.objects.select_for_update().get(
+        pk=comment_id, is_active=True, post__is_active=True
+    )
+    deleted, _ = CommentVote.objects.filter(comment=comment, user=user).delete()
+    if deleted:
+        Comment.objects.filter(pk=comment.pk).update(vote_count=F("vote_count") - 1)
+    else:
+        CommentVote.objects.create(comment=comment, user=user)
+        Comment.objects.filter(pk=comment.pk).update(vote_count=F("vote_count") + 1)
+    transaction.on_commit(lambda: cache.delete(post_cache_key(comment.post_id)))
+    direction = "down" if deleted else "up"
+    transaction.on_commit(lambda: metrics.VOTES.labels("comment", direction).inc())
+    count = Comment.objects.values_list("vote_count", flat=True).get(pk=comment.pk)
+    return VoteResult(voted=not deleted, count=count)
+
+
+def _require_staff(user: User) -> None:
+    if not user.is_staff or not user.can_write:
+        raise PermissionDenied("Only staff may moderate.")
+
+
+@atomic_with_retry
+def moderate_post(*, moderator: User, post_id: int, hide: bool, reason: str) -> ModerationAction:
+    _require_staff(moderator)
+    post = Post.objects.select_for_update().get(pk=post_id, is_active=hide)
+    _set_post_active(post, not hide, reason if hide else "")
+    action = ModerationAction.Action.HIDE if hide else ModerationAction.Action.RESTORE
+    return ModerationAction.objects.create(
+        moderator=moderator, action=action, post=post, reason=reason
+    )
+
+
+@atomic_with_retry
+def moderate_comment(
+    *, moderator: User, comment_id: int, hide: bool, reason: str
+) -> ModerationAction:
+    _require_staff(moderator)
+    post_id = Comment.objects.values_list("post_id", flat=True).get(pk=comment_id)
+    Post.objects.select_for_update().get(pk=post_id)
+    comment = Comment.objects.select_for_update().get(pk=comment_id, is_active=hide)
+    _set_comment_active(comment, not hide, reason if hide else "")
+    action = ModerationAction.Action.HIDE if hide else ModerationAction.Action.RESTORE
+    return ModerationAction.objects.create(
+        moderator=moderator, action=action, comment=comment, reason=reason
+    )
