@@ -5,13 +5,13 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from board.selectors import recent_posts_by
 from config.ratelimit import RateLimit
 
 from . import services
@@ -138,13 +138,5 @@ def delete_account(request):
 
 def profile(request, username):
     person = get_object_or_404(User, username=username, deleted_at__isnull=True)
-    # Cache-aside: the person's recent posts; the board drops the key after each write commits.
-    from board.selectors import recent_posts_by
-    from board.services import profile_cache_key
-
-    key = profile_cache_key(person.pk)
-    posts = cache.get(key)
-    if posts is None:
-        posts = recent_posts_by(person.pk)
-        cache.set(key, posts, 300)
+    posts = recent_posts_by(person.pk)
     return render(request, "accounts/profile.html", {"person": person, "posts": posts})

@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 
 from .models import Category, Comment, Post, PostVersion
-from .services import post_cache_key
+from .services import post_cache_key, profile_cache_key
 
 PAGE_SIZE = 20
 # A search's total is counted exactly up to this many matches, so a broad search never scans
@@ -181,8 +181,15 @@ def post_history_csv(post: Post) -> str:
 
 
 def recent_posts_by(user_id: int, limit: int = 10) -> list[Post]:
-    return list(
-        Post.objects.filter(author_id=user_id, is_active=True)
-        .select_related("category")
-        .order_by("-id")[:limit]
-    )
+    """A person's latest posts for their profile page, cache-aside (services drop the key after
+    each write that changes them commits)."""
+    key = profile_cache_key(user_id)
+    posts = cache.get(key)
+    if posts is None:
+        posts = list(
+            Post.objects.filter(author_id=user_id, is_active=True)
+            .select_related("category")
+            .order_by("-id")[:limit]
+        )
+        cache.set(key, posts, 300)
+    return posts
