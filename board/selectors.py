@@ -162,12 +162,19 @@ def comment_history(comment: Comment) -> list[dict]:
     return _with_diffs(versions, lambda v: v.content)
 
 
-def post_history_csv(post: Post) -> str:
+def _csv(header: list[str], rows) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["version", "created_at", "editor", "category", "title", "content"])
-    for v in PostVersion.objects.filter(post=post).select_related("editor", "category"):
-        writer.writerow(
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def post_history_csv(post: Post) -> str:
+    versions = PostVersion.objects.filter(post=post).select_related("editor", "category")
+    return _csv(
+        ["version", "created_at", "editor", "category", "title", "content"],
+        (
             [
                 v.version,
                 v.created_at.isoformat(),
@@ -176,8 +183,17 @@ def post_history_csv(post: Post) -> str:
                 v.title,
                 v.content,
             ]
-        )
-    return out.getvalue()
+            for v in versions
+        ),
+    )
+
+
+def comment_history_csv(comment: Comment) -> str:
+    versions = comment.versions.select_related("editor")
+    return _csv(
+        ["version", "created_at", "editor", "content"],
+        ([v.version, v.created_at.isoformat(), v.editor.public_name, v.content] for v in versions),
+    )
 
 
 def recent_posts_by(user_id: int, limit: int = 10) -> list[Post]:

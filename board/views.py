@@ -205,9 +205,23 @@ def post_history(request, pk):
 
 
 def post_history_csv(request, pk):
-    post = _active_post(pk)
-    response = HttpResponse(selectors.post_history_csv(post), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="post-{pk}-history.csv"'
+    return _csv_download(selectors.post_history_csv(_active_post(pk)), f"post-{pk}-history.csv")
+
+
+def comment_history(request, pk):
+    comment = _active_comment(pk)
+    rows = selectors.comment_history(comment)
+    return render(request, "board/comment_history.html", {"comment": comment, "rows": rows})
+
+
+def comment_history_csv(request, pk):
+    csv_text = selectors.comment_history_csv(_active_comment(pk))
+    return _csv_download(csv_text, f"comment-{pk}-history.csv")
+
+
+def _csv_download(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -257,8 +271,19 @@ def moderation_log(request):
     _staff(request)
     actions = ModerationAction.objects.select_related("moderator", "post", "comment")[:200]
     hidden = Post.objects.filter(is_active=False).exclude(hidden_reason="").order_by("-id")[:50]
+    hidden_comments = (
+        Comment.objects.filter(is_active=False)
+        .exclude(hidden_reason="")
+        .select_related("post")
+        .order_by("-id")[:50]
+    )
     return render(
         request,
         "board/moderation_log.html",
-        {"actions": actions, "hidden": hidden, "form": ModerationForm()},
+        {
+            "actions": actions,
+            "hidden": hidden,
+            "hidden_comments": hidden_comments,
+            "form": ModerationForm(),
+        },
     )
