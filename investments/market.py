@@ -25,7 +25,7 @@ from config.db import atomic_with_retry
 from config.locks import exclusive
 
 from .models import CircuitBreaker, Fund, Holding, Investor, Market, McpiValue, Order, Trade
-from .services import MAX_AMOUNT, LedgerError, _append, _lock_sequence, _writer
+from .services import MAX_AMOUNT, LedgerError, _append, _existing, _lock_sequence, _writer
 
 EVENT_TYPES = {
     "order_placed",
@@ -182,9 +182,17 @@ def _investor(user: User) -> Investor:
 
 @atomic_with_retry
 def place_order(
-    *, user: User, fund_id: int, side: str, price: int, quantity: int, at=None
+    *,
+    user: User,
+    fund_id: int,
+    side: str,
+    price: int,
+    quantity: int,
+    at=None,
+    idempotency_key: str | None = None,
 ) -> Order:
-    """Place a limit order, reserve what it needs, and match it against the book."""
+    """Place a limit order, reserve what it needs, and match it against the book. A repeated
+    ``idempotency_key`` (a double submit) returns the first order and changes nothing."""
     _writer(user)
     if side not in Order.Side.values:
         raise LedgerError("Choose buy or sell.", field="side")
@@ -194,6 +202,11 @@ def place_order(
         raise LedgerError(f"Prices go in steps of {tick():,}.", field="price")
     moment = at or timezone.now()
     sequence = _lock_sequence()
+    done = _existing(idempotency_key)
+    if done is not None:
+        if done.actor_id != user.pk or done.type != "order_placed":
+            raise LedgerError("This form was already used.")
+        return Order.objects.get(pk=done.payload["order_id"])
     fund, market = _market(fund_id)
     breaker = _resume_if_due(sequence, moment)
     if breaker.halted_until and breaker.halted_until > moment:
@@ -240,6 +253,7 @@ def place_order(
         payload=payload,
         actor=user,
         at=moment,
+        idempotency_key=idempotency_key,
     )
     order = Order.objects.get(pk=payload["order_id"])
     _match(sequence, fund, market, order, moment, low, high)

@@ -88,6 +88,14 @@ def live_state(*, investor_id: int | None = None) -> ledger.State:
     state.fee = fee.balance if fee else 0
     if investor_id is None:
         _live_market(state)
+    else:
+        for m in Market.objects.filter(fund_id__in=fund_ids):
+            state.markets[m.fund_id] = {
+                "last_price": m.last_price,
+                "previous_close": m.previous_close,
+                "day": m.day.isoformat() if m.day else None,
+                "day_value": m.day_value,
+            }
     return state
 
 
