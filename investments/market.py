@@ -216,9 +216,7 @@ def place_order(
         )
     low, high = price_range(reference_price(market, fund))
     if not low <= price <= high:
-        raise LedgerError(
-            f"Today's prices must be between {low:,} and {high:,}.", field="price"
-        )
+        raise LedgerError(f"Today's prices must be between {low:,} and {high:,}.", field="price")
     investor = _investor(user)
     payload = {
         "order_id": None,
@@ -279,9 +277,7 @@ def _match(sequence, fund, market, order, moment, low, high) -> None:
         refund = buy.cash_reserved - spent if quantity == buy.remaining else 0
         seller = Holding.objects.get(investor_id=sell.investor_id, fund=fund)
         total = seller.held + seller.reserved
-        released = (
-            seller.cost_basis if quantity == total else seller.cost_basis * quantity // total
-        )
+        released = seller.cost_basis if quantity == total else seller.cost_basis * quantity // total
         last = Trade.objects.order_by("-pk").values_list("pk", flat=True).first()
         _append(
             sequence=sequence,
@@ -417,9 +413,7 @@ def project(event) -> None:
         buy.status = Order.Status.FILLED if buy.remaining == 0 else Order.Status.OPEN
         buy.save(update_fields=["remaining", "cash_reserved", "status"])
         Order.objects.filter(pk=p["sell_order_id"]).update(remaining=F("remaining") - q)
-        Order.objects.filter(pk=p["sell_order_id"], remaining=0).update(
-            status=Order.Status.FILLED
-        )
+        Order.objects.filter(pk=p["sell_order_id"], remaining=0).update(status=Order.Status.FILLED)
         Investor.objects.filter(pk=p["buyer_id"]).update(
             cash_reserved=F("cash_reserved") - p["spent"] - p["refund"],
             cash_available=F("cash_available") + p["refund"],
@@ -430,9 +424,7 @@ def project(event) -> None:
         Holding.objects.filter(investor_id=p["seller_id"], fund_id=p["fund_id"]).update(
             reserved=F("reserved") - q, cost_basis=F("cost_basis") - p["cost_released"]
         )
-        holding, _ = Holding.objects.get_or_create(
-            investor_id=p["buyer_id"], fund_id=p["fund_id"]
-        )
+        holding, _ = Holding.objects.get_or_create(investor_id=p["buyer_id"], fund_id=p["fund_id"])
         Holding.objects.filter(pk=holding.pk).update(
             held=F("held") + q, cost_basis=F("cost_basis") + p["spent"]
         )

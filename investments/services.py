@@ -98,6 +98,7 @@ def _append(
 def project(event: Event) -> None:
     """Apply one event to the live projection tables (the DB twin of ``ledger.State.apply``)."""
     from . import market
+
     p, t = event.payload, event.type
     if t == "investor_registered":
         Investor.objects.create(pk=p["investor_id"], user_id=p["user_id"])

@@ -1,8 +1,8 @@
 """Invariant checks shared by the investments tests (SPEC §6)."""
 
-from django.db.models import Sum
-
 from datetime import datetime
+
+from django.db.models import Sum
 
 from investments import market, replay
 from investments.models import Event, FeeAccount, Fund, Holding, Investor, Order
