@@ -262,3 +262,16 @@ def test_rebuild_gives_back_the_market(fund):
     call_command("rebuild_projections")
     call_command("audit")
     assert_invariants()
+
+
+def test_close_market_refuses_while_another_server_holds_the_lock(fund):
+    from django.core.management import CommandError
+
+    from config.locks import exclusive
+
+    with (
+        exclusive("investments:close-market"),
+        pytest.raises(CommandError, match="Another server"),
+    ):
+        call_command("close_market")
+    assert not Market.objects.filter(previous_close__isnull=False).exists()
