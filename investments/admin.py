@@ -7,7 +7,19 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from . import services
-from .models import Copyright, Event, Fund, Holding, Investor, McpiValue, Royalty
+from .models import (
+    CircuitBreaker,
+    Copyright,
+    Event,
+    Fund,
+    Holding,
+    Investor,
+    Market,
+    McpiValue,
+    Order,
+    Royalty,
+    Trade,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -133,3 +145,31 @@ class HoldingAdmin(ReadOnlyAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class MarketReadOnly(ReadOnlyAdmin):
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(MarketReadOnly):
+    list_display = ("id", "fund", "investor", "side", "price", "quantity", "remaining", "status")
+    list_filter = ("status", "side", "fund", "placed_at")
+    search_fields = ("investor__user__username",)
+
+
+@admin.register(Trade)
+class TradeAdmin(MarketReadOnly):
+    list_display = ("id", "fund", "price", "quantity", "buyer", "seller", "executed_at")
+    list_filter = ("fund", "executed_at")
+
+
+@admin.register(Market)
+class MarketAdmin(MarketReadOnly):
+    list_display = ("fund", "last_price", "previous_close", "day", "day_value")
+
+
+@admin.register(CircuitBreaker)
+class CircuitBreakerAdmin(MarketReadOnly):
+    list_display = ("id", "day", "levels_fired", "halted_until")

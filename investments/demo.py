@@ -6,8 +6,8 @@ import math
 
 from django.utils import timezone
 
-from . import services
-from .models import Fund
+from . import market, services
+from .models import Fund, Order
 
 FUNDS = [
     (
@@ -32,6 +32,7 @@ FUNDS = [
 def load(stdout, people) -> None:
     if Fund.objects.filter(name=FUNDS[0][0]).exists():
         stdout.write("Investments demo data already there.")
+        load_market(stdout, people)
         return
     staff = next((u for u in people.values() if u.is_staff), None)
     investors = [people[name] for name in ("alice", "bob", "김철수") if name in people]
@@ -79,3 +80,50 @@ def load(stdout, people) -> None:
         )
     services.withdraw(user=investors[-1], amount=100_000, at=now - dt.timedelta(days=30))
     stdout.write(f"Investments: {len(FUNDS)} funds, {len(investors)} investors.")
+    load_market(stdout, people)
+
+
+def load_market(stdout, people) -> None:
+    """A week of trades (with a daily close each day) and open orders on both sides of each demo
+    fund's book. Idempotent: skipped once the demo funds have any order."""
+    investors = [people[name] for name in ("alice", "bob", "김철수") if name in people]
+    funds = list(Fund.objects.filter(name__in=[f[0] for f in FUNDS]).order_by("pk"))
+    if len(investors) < 2 or not funds or Order.objects.filter(fund__in=funds).exists():
+        return
+    seller, buyer = investors[0], investors[1]
+    now = timezone.now().replace(microsecond=0)
+    tick = market.tick()
+    for days_ago in range(6, 0, -1):
+        day = now - dt.timedelta(days=days_ago)
+        for fund in funds:
+            price = fund.base_price + tick * ((days_ago % 3) - 1)
+            market.place_order(
+                user=seller, fund_id=fund.pk, side="sell", price=price, quantity=2, at=day
+            )
+            market.place_order(
+                user=buyer,
+                fund_id=fund.pk,
+                side="buy",
+                price=price,
+                quantity=2,
+                at=day + dt.timedelta(minutes=5),
+            )
+        market.close_market(at=day + dt.timedelta(hours=6))
+    for fund in funds:
+        for step, (user, side, offset) in enumerate(
+            [
+                (seller, "sell", 2),
+                (seller, "sell", 3),
+                (buyer, "buy", -2),
+                (investors[-1], "buy", -3),
+            ]
+        ):
+            market.place_order(
+                user=user,
+                fund_id=fund.pk,
+                side=side,
+                price=fund.base_price + tick * offset,
+                quantity=3 + step,
+                at=now - dt.timedelta(minutes=30 - step),
+            )
+    stdout.write(f"Market: trades and open orders for {len(funds)} funds.")

@@ -40,3 +40,15 @@ class MomentForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f"],
     )
+
+
+class OrderForm(MoneyForm):
+    side = forms.ChoiceField(label="Side", choices=[("buy", "Buy"), ("sell", "Sell")])
+    price = forms.IntegerField(
+        label="Price", min_value=1, max_value=MAX_AMOUNT, help_text="In steps of 100."
+    )
+    quantity = forms.IntegerField(label="Quantity", min_value=1, max_value=MAX_AMOUNT)
+
+
+class CancelForm(forms.Form):
+    order = forms.IntegerField(min_value=1, max_value=MAX_AMOUNT)

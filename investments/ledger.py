@@ -49,6 +49,15 @@ class State:
     mcpi: dict[str, Decimal] = field(default_factory=dict)
     royalties: dict[int, dict] = field(default_factory=dict)
     fee: int = 0
+    orders: dict[int, dict] = field(default_factory=dict)
+    trades: dict[int, dict] = field(default_factory=dict)
+    markets: dict[int, dict] = field(default_factory=dict)
+    breaker: dict = field(default_factory=dict)
+
+    def market(self, fund_id: int) -> dict:
+        return self.markets.setdefault(
+            fund_id, {"last_price": None, "previous_close": None, "day": None, "day_value": 0}
+        )
 
     def holding(self, investor_id: int, fund_id: int) -> dict:
         return self.holdings.setdefault(
@@ -149,3 +158,82 @@ class State:
         for investor_id, amount in p["allocations"].items():
             self.investors[int(investor_id)]["available"] += amount
         self.royalties[p["royalty_id"]]["distributed"] = True
+
+    # --- the market (DB twin: ``market.project``) ---
+
+    def _on_order_placed(self, p):
+        self.orders[p["order_id"]] = {
+            "fund_id": p["fund_id"],
+            "investor_id": p["investor_id"],
+            "side": p["side"],
+            "price": p["price"],
+            "quantity": p["quantity"],
+            "remaining": p["quantity"],
+            "cash_reserved": p["cash_reserved"],
+            "status": "open",
+            "sequence": p["sequence"],
+        }
+        if p["side"] == "buy":
+            investor = self.investors[p["investor_id"]]
+            investor["available"] -= p["cash_reserved"]
+            investor["reserved"] += p["cash_reserved"]
+        else:
+            holding = self.holding(p["investor_id"], p["fund_id"])
+            holding["held"] -= p["quantity"]
+            holding["reserved"] += p["quantity"]
+
+    def _on_trade_executed(self, p):
+        q, value = p["quantity"], p["price"] * p["quantity"]
+        buy, sell = self.orders[p["buy_order_id"]], self.orders[p["sell_order_id"]]
+        buy["remaining"] -= q
+        buy["cash_reserved"] -= p["spent"] + p["refund"]
+        sell["remaining"] -= q
+        for order in (buy, sell):
+            if order["remaining"] == 0:
+                order["status"] = "filled"
+        buyer, seller = self.investors[p["buyer_id"]], self.investors[p["seller_id"]]
+        buyer["reserved"] -= p["spent"] + p["refund"]
+        buyer["available"] += p["refund"]
+        seller["available"] += value - p["seller_fee"]
+        sold = self.holding(p["seller_id"], p["fund_id"])
+        sold["reserved"] -= q
+        sold["cost_basis"] -= p["cost_released"]
+        bought = self.holding(p["buyer_id"], p["fund_id"])
+        bought["held"] += q
+        bought["cost_basis"] += p["spent"]
+        self.fee += p["buyer_fee"] + p["seller_fee"]
+        self.trades[p["trade_id"]] = {
+            "fund_id": p["fund_id"],
+            "buy_order_id": p["buy_order_id"],
+            "sell_order_id": p["sell_order_id"],
+            "price": p["price"],
+            "quantity": q,
+            "buyer_fee": p["buyer_fee"],
+            "seller_fee": p["seller_fee"],
+        }
+        market = self.market(p["fund_id"])
+        market["day_value"] = (market["day_value"] if market["day"] == p["day"] else 0) + 2 * value
+        market["day"] = p["day"]
+        market["last_price"] = p["price"]
+
+    def _on_order_cancelled(self, p):
+        order = self.orders[p["order_id"]]
+        order["status"] = "cancelled"
+        order["cash_reserved"] = 0
+        if p["side"] == "buy":
+            investor = self.investors[p["investor_id"]]
+            investor["available"] += p["cash_released"]
+            investor["reserved"] -= p["cash_released"]
+        else:
+            holding = self.holding(p["investor_id"], p["fund_id"])
+            holding["held"] += p["shares_released"]
+            holding["reserved"] -= p["shares_released"]
+
+    def _on_market_halted(self, p):
+        self.breaker = {"day": p["day"], "levels_fired": p["level"], "halted_until": p["until"]}
+
+    def _on_market_resumed(self, p):
+        self.breaker["halted_until"] = None
+
+    def _on_market_closed(self, p):
+        self.market(p["fund_id"])["previous_close"] = p["close"]

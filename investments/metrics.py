@@ -22,3 +22,19 @@ def _count(event) -> None:
     amount = p.get("cost") or p.get("proceeds") or p.get("amount") or 0
     if isinstance(amount, int) and amount > 0:
         LEDGER_CASH.labels(type=event.type).inc(amount)
+    if event.type == "order_placed":
+        MARKET_ORDERS.labels(side=p["side"]).inc()
+    elif event.type == "trade_executed":
+        MARKET_TRADES.inc()
+        MARKET_TRADE_VALUE.inc(p["price"] * p["quantity"])
+    elif event.type == "order_cancelled":
+        MARKET_CANCELS.inc()
+    elif event.type == "market_halted":
+        MARKET_HALTS.labels(level=str(p["level"])).inc()
+
+
+MARKET_ORDERS = Counter("okcow_market_orders", "Market orders placed", ["side"])
+MARKET_TRADES = Counter("okcow_market_trades", "Market trades executed")
+MARKET_TRADE_VALUE = Counter("okcow_market_trade_value", "Traded value (price x qty), cash units")
+MARKET_CANCELS = Counter("okcow_market_cancels", "Market orders cancelled")
+MARKET_HALTS = Counter("okcow_market_halts", "Circuit-breaker halts", ["level"])

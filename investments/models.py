@@ -189,3 +189,88 @@ class Royalty(models.Model):
 
     def __str__(self):
         return f"royalty {self.amount} to fund {self.fund_id}"
+
+
+class Market(models.Model):
+    """One row per fund: its trading state. Locked by matching so a fund's book is serialised."""
+
+    fund = models.OneToOneField(Fund, on_delete=models.PROTECT, primary_key=True)
+    last_price = models.BigIntegerField(null=True, blank=True)
+    previous_close = models.BigIntegerField(null=True, blank=True)
+    day = models.DateField(null=True, blank=True)
+    day_value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = _non_negative("day_value")
+
+    def __str__(self):
+        return f"market of fund {self.fund_id}"
+
+
+class CircuitBreaker(models.Model):
+    """One row: the market-wide halt state driven by MCPI falls."""
+
+    day = models.DateField(null=True, blank=True)
+    levels_fired = models.PositiveSmallIntegerField(default=0)  # highest level fired on ``day``
+    halted_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"circuit breaker (halted until {self.halted_until})"
+
+
+class Order(models.Model):
+    class Side(models.TextChoices):
+        BUY = "buy", "Buy"
+        SELL = "sell", "Sell"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        FILLED = "filled", "Filled"
+        CANCELLED = "cancelled", "Cancelled"
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="orders")
+    investor = models.ForeignKey(Investor, on_delete=models.PROTECT, related_name="orders")
+    side = models.CharField(max_length=4, choices=Side.choices)
+    price = models.BigIntegerField()
+    quantity = models.BigIntegerField()
+    remaining = models.BigIntegerField()
+    cash_reserved = models.BigIntegerField(default=0)  # buy orders: cash still held for them
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    placed_at = models.DateTimeField()
+    sequence = models.BigIntegerField()  # time priority
+
+    class Meta:
+        ordering = ["sequence"]
+        indexes = [models.Index(fields=["fund", "status", "side", "price", "sequence"])]
+        constraints = [
+            *_non_negative("remaining", "cash_reserved"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="order_price_positive"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.side} {self.remaining}/{self.quantity} @ {self.price} (fund {self.fund_id})"
+
+
+class Trade(models.Model):
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="trades")
+    buy_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    sell_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    buyer = models.ForeignKey(Investor, on_delete=models.PROTECT, related_name="+")
+    seller = models.ForeignKey(Investor, on_delete=models.PROTECT, related_name="+")
+    price = models.BigIntegerField()
+    quantity = models.BigIntegerField()
+    buyer_fee = models.BigIntegerField()
+    seller_fee = models.BigIntegerField()
+    executed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-executed_at", "-id"]
+        constraints = [
+            *_non_negative("buyer_fee", "seller_fee"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="trade_price_positive"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="trade_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} @ {self.price} (fund {self.fund_id})"

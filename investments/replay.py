@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
 
 from . import ledger
 from .models import (
+    CircuitBreaker,
     Copyright,
     Event,
     FeeAccount,
@@ -16,8 +17,11 @@ from .models import (
     Holding,
     Investor,
     LedgerSequence,
+    Market,
     McpiValue,
+    Order,
     Royalty,
+    Trade,
 )
 
 
@@ -82,7 +86,56 @@ def live_state(*, investor_id: int | None = None) -> ledger.State:
         }
     fee = FeeAccount.objects.first()
     state.fee = fee.balance if fee else 0
+    if investor_id is None:
+        _live_market(state)
+    else:
+        for m in Market.objects.filter(fund_id__in=fund_ids):
+            state.markets[m.fund_id] = {
+                "last_price": m.last_price,
+                "previous_close": m.previous_close,
+                "day": m.day.isoformat() if m.day else None,
+                "day_value": m.day_value,
+            }
     return state
+
+
+def _live_market(state: ledger.State) -> None:
+    for o in Order.objects.all():
+        state.orders[o.pk] = {
+            "fund_id": o.fund_id,
+            "investor_id": o.investor_id,
+            "side": o.side,
+            "price": o.price,
+            "quantity": o.quantity,
+            "remaining": o.remaining,
+            "cash_reserved": o.cash_reserved,
+            "status": o.status,
+            "sequence": o.sequence,
+        }
+    for t in Trade.objects.all():
+        state.trades[t.pk] = {
+            "fund_id": t.fund_id,
+            "buy_order_id": t.buy_order_id,
+            "sell_order_id": t.sell_order_id,
+            "price": t.price,
+            "quantity": t.quantity,
+            "buyer_fee": t.buyer_fee,
+            "seller_fee": t.seller_fee,
+        }
+    for m in Market.objects.all():
+        state.markets[m.fund_id] = {
+            "last_price": m.last_price,
+            "previous_close": m.previous_close,
+            "day": m.day.isoformat() if m.day else None,
+            "day_value": m.day_value,
+        }
+    breaker = CircuitBreaker.objects.filter(pk=1).first()
+    if breaker and breaker.day:
+        state.breaker = {
+            "day": breaker.day.isoformat(),
+            "levels_fired": breaker.levels_fired,
+            "halted_until": breaker.halted_until.isoformat() if breaker.halted_until else None,
+        }
 
 
 def _normal(state: ledger.State) -> dict:
@@ -112,6 +165,19 @@ def _normal(state: ledger.State) -> dict:
         "mcpi": {datetime.fromisoformat(k): Decimal(v) for k, v in state.mcpi.items()},
         "royalties": royalties,
         "fee": state.fee,
+        "orders": state.orders,
+        "trades": state.trades,
+        "markets": {k: v for k, v in state.markets.items() if any(v.values())},
+        "breaker": {
+            "state": {
+                **state.breaker,
+                "halted_until": datetime.fromisoformat(state.breaker["halted_until"])
+                if state.breaker.get("halted_until")
+                else None,
+            }
+            if state.breaker
+            else None
+        },
     }
 
 
@@ -157,6 +223,10 @@ def rebuild() -> ledger.State:
     """Throw the projections away and write them again from the log."""
     LedgerSequence.objects.select_for_update().filter(pk=1).first()
     state = replay()
+    Trade.objects.all().delete()
+    Order.objects.all().delete()
+    Market.objects.all().delete()
+    CircuitBreaker.objects.all().delete()
     Holding.objects.all().delete()
     Copyright.objects.all().delete()
     Royalty.objects.all().delete()
@@ -215,4 +285,42 @@ def rebuild() -> ledger.State:
     )
     if state.fee:
         FeeAccount.objects.create(balance=state.fee)
+    _rebuild_market(state)
     return state
+
+
+def _rebuild_market(state: ledger.State) -> None:
+    placed = {
+        e.payload["order_id"]: e.occurred_at for e in Event.objects.filter(type="order_placed")
+    }
+    Order.objects.bulk_create(
+        Order(pk=k, placed_at=placed[k], **v) for k, v in state.orders.items()
+    )
+    for k, v in state.trades.items():
+        done = Event.objects.get(type="trade_executed", payload__trade_id=k)
+        Trade.objects.create(
+            pk=k,
+            buyer_id=done.payload["buyer_id"],
+            seller_id=done.payload["seller_id"],
+            executed_at=done.occurred_at,
+            **v,
+        )
+    Market.objects.bulk_create(
+        Market(
+            fund_id=k,
+            last_price=v["last_price"],
+            previous_close=v["previous_close"],
+            day=date.fromisoformat(v["day"]) if v["day"] else None,
+            day_value=v["day_value"],
+        )
+        for k, v in state.markets.items()
+    )
+    if state.breaker:
+        CircuitBreaker.objects.create(
+            pk=1,
+            day=date.fromisoformat(state.breaker["day"]),
+            levels_fired=state.breaker["levels_fired"],
+            halted_until=datetime.fromisoformat(state.breaker["halted_until"])
+            if state.breaker["halted_until"]
+            else None,
+        )

@@ -25,6 +25,7 @@ class HoldingRow:
     cost_basis: int
     gain: int
     gain_percent: Decimal | None
+    price: Decimal | int | None = None  # the last trade price, or the NAV before any trade
 
 
 @dataclass
@@ -38,6 +39,11 @@ class Portfolio:
     gain: int
     gain_percent: Decimal | None
     total: int
+
+    @property
+    def deposit(self) -> int:
+        """예치금: cash available + cash reserved for open buy orders."""
+        return self.available + self.reserved
 
 
 def _percent(gain: int, base: int) -> Decimal | None:
@@ -54,7 +60,9 @@ def portfolio_from_state(state: ledger.State, investor_id: int, moment: datetime
         if inv != investor_id or shares == 0:
             continue
         nav = state.nav(fund_id, moment)
-        valuation = ledger.proceeds_of(shares, nav)
+        last = state.markets.get(fund_id, {}).get("last_price")
+        # Valuation = shares x current (last trade) price; the NAV until the fund first trades.
+        valuation = shares * last if last else ledger.proceeds_of(shares, nav)
         gain = valuation - h["cost_basis"]
         rows.append(
             HoldingRow(
@@ -67,6 +75,7 @@ def portfolio_from_state(state: ledger.State, investor_id: int, moment: datetime
                 cost_basis=h["cost_basis"],
                 gain=gain,
                 gain_percent=_percent(gain, h["cost_basis"]),
+                price=last or nav,
             )
         )
     valuation = sum(r.valuation for r in rows)
@@ -207,3 +216,48 @@ def describe(event: Event) -> str:
     p["fund"] = Fund.objects.filter(pk=p.get("fund_id")).values_list("name", flat=True).first()
     p["mine"] = 0
     return DESCRIPTIONS.get(event.type, event.type.replace("_", " ")).format(**p)
+
+
+# --- the market -----------------------------------------------------------------------------------
+
+
+def market_page(*, fund: Fund, investor: Investor | None) -> dict:
+    from django.db.models import Count, Sum
+
+    from . import market as market_rules
+    from .models import Market, Order, Trade
+
+    row = Market.objects.filter(fund=fund).first()
+    open_orders = Order.objects.filter(fund=fund, status=Order.Status.OPEN)
+    levels = (
+        open_orders.values("side", "price")
+        .annotate(quantity=Sum("remaining"), orders=Count("id"))
+        .order_by("-price")
+    )
+    asks = [lv for lv in levels if lv["side"] == "sell"]
+    bids = [lv for lv in levels if lv["side"] == "buy"]
+    trades = list(Trade.objects.filter(fund=fund).order_by("-executed_at", "-id")[:20])
+    history = list(Trade.objects.filter(fund=fund).order_by("-executed_at", "-id")[:60])[::-1]
+    last = row.last_price if row else None
+    previous = row.previous_close if row else None
+    change = None
+    if last is not None and previous:
+        change = (Decimal(last - previous) * 100 / previous).quantize(Decimal("0.01"))
+    today = timezone.localdate()
+    low, high = market_rules.price_range(market_rules.reference_price(row, fund))
+    return {
+        "fund": fund,
+        "market": row,
+        "last_price": last,
+        "previous_close": previous,
+        "change": change,
+        "day_value": row.day_value if row and row.day == today else 0,
+        "asks": asks,
+        "bids": bids,
+        "trades": trades,
+        "price_chart": chart([(t.executed_at, t.price) for t in history]),
+        "mine": list(open_orders.filter(investor=investor)) if investor else [],
+        "halted_until": market_rules.halted_until(),
+        "low": low,
+        "high": high,
+    }

@@ -97,6 +97,8 @@ def _append(
 
 def project(event: Event) -> None:
     """Apply one event to the live projection tables (the DB twin of ``ledger.State.apply``)."""
+    from . import market
+
     p, t = event.payload, event.type
     if t == "investor_registered":
         Investor.objects.create(pk=p["investor_id"], user_id=p["user_id"])
@@ -176,6 +178,8 @@ def project(event: Event) -> None:
                 cash_available=F("cash_available") + amount
             )
         Royalty.objects.filter(pk=p["royalty_id"]).update(distributed=True)
+    elif t in market.EVENT_TYPES:
+        market.project(event)
     else:
         raise ValueError(f"unknown event type {t!r}")
 
@@ -496,6 +500,9 @@ def record_mcpi(*, actor: User | None, at: datetime, value) -> McpiValue:
         actor=actor,
         at=at,
     )
+    from . import market
+
+    market.check_circuit(sequence=sequence, at=at, value=value)
     return McpiValue.objects.get(at=at)
 
 

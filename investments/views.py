@@ -5,8 +5,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from . import selectors, services
-from .forms import AmountForm, MomentForm, RedeemForm, SubscribeForm
+from . import market, selectors, services
+from .forms import AmountForm, CancelForm, MomentForm, OrderForm, RedeemForm, SubscribeForm
 from .models import Fund, Investor
 from .services import LedgerError
 
@@ -121,3 +121,90 @@ def _money_page(request, title, form, submit, status=200, refusal=None):
         {"title": title, "form": form, "submit": submit, "refusal": refusal},
         status=status,
     )
+
+
+# --- the market -----------------------------------------------------------------------------------
+
+
+def _market_context(request, fund, **extra):
+    investor = (
+        Investor.objects.filter(user=request.user).first()
+        if request.user.is_authenticated
+        else None
+    )
+    context = selectors.market_page(fund=fund, investor=investor)
+    context.update(extra)
+    return context
+
+
+def market_page(request, fund_id: int):
+    fund = get_object_or_404(Fund, pk=fund_id)
+    return render(
+        request, "investments/market.html", _market_context(request, fund, form=OrderForm())
+    )
+
+
+def market_part(request, fund_id: int, part: str):
+    """The book or my open orders alone, polled by HTMX every two seconds."""
+    fund = get_object_or_404(Fund, pk=fund_id)
+    return render(request, f"investments/market.html#{part}", _market_context(request, fund))
+
+
+def _market_refusal(request, fund, form, cancel_error=None):
+    return render(
+        request,
+        "investments/market.html",
+        _market_context(request, fund, form=form, cancel_error=cancel_error),
+        status=400,
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def place_order(request, fund_id: int):
+    fund = get_object_or_404(Fund, pk=fund_id)
+    form = OrderForm(request.POST)
+    if not request.user.can_write:
+        form.is_valid()
+        form.add_error(None, "Your account cannot move money right now.")
+        return _market_refusal(request, fund, form)
+    if form.is_valid():
+        _investor(request)
+        data = form.cleaned_data
+        try:
+            order = market.place_order(
+                user=request.user,
+                fund_id=fund.pk,
+                side=data["side"],
+                price=data["price"],
+                quantity=data["quantity"],
+                idempotency_key=data["idempotency_key"],
+            )
+        except LedgerError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            filled = order.quantity - order.remaining
+            messages.success(
+                request,
+                f"Order placed: {order.side} {order.quantity:,} at {order.price:,}"
+                + (f"; {filled:,} traded." if filled else "."),
+            )
+            return redirect("investments:market", fund_id=fund.pk)
+    return _market_refusal(request, fund, form)
+
+
+@login_required
+@require_http_methods(["POST"])
+def cancel_order(request, fund_id: int):
+    fund = get_object_or_404(Fund, pk=fund_id)
+    form = CancelForm(request.POST)
+    error_text = "You have no such order."
+    if form.is_valid():
+        try:
+            market.cancel_order(user=request.user, order_id=form.cleaned_data["order"])
+        except LedgerError as error:
+            error_text = error.message
+        else:
+            messages.success(request, "Order cancelled; what it held is released.")
+            return redirect("investments:market", fund_id=fund.pk)
+    return _market_refusal(request, fund, OrderForm(), cancel_error=error_text)

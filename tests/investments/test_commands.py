@@ -5,8 +5,10 @@ from django.core.management import CommandError, call_command
 
 from accounts import demo as accounts_demo
 from investments import demo, services
-from investments.models import Event, Fund, Investor, McpiValue, Royalty
+from investments.models import Event, Fund, Investor, McpiValue, Order, Royalty, Trade
 from tests.factories import StaffFactory, fund_with_copyright, investor_with_cash
+
+from .helpers import assert_invariants
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +62,23 @@ def test_demo_data_loads_once_and_passes_audit():
     assert Event.objects.count() == events
     assert Fund.objects.count() == 2
     assert McpiValue.objects.count() > 100
+    for fund in Fund.objects.all():
+        assert Trade.objects.filter(fund=fund).count() >= 6
+        assert Order.objects.filter(fund=fund, status="open", side="buy").exists()
+        assert Order.objects.filter(fund=fund, status="open", side="sell").exists()
     call_command("audit", stdout=io.StringIO())
+    assert_invariants()
+
+
+def test_market_admin_pages_are_read_only(admin_client):
+    out = io.StringIO()
+    demo.load(out, accounts_demo.load(out))
+    for model in ("order", "trade", "market", "circuitbreaker"):
+        assert admin_client.get(f"/admin/investments/{model}/").status_code == 200
+    order = Order.objects.first()
+    page = admin_client.get(f"/admin/investments/order/{order.pk}/change/")
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert admin_client.get("/admin/investments/order/?status__exact=open").status_code == 200
 
 
 def test_event_admin_is_read_only(admin_client):

@@ -1,0 +1,483 @@
+"""The market: limit orders, matched-price trading (다자간상대매매), fees, the daily price limit,
+the MCPI circuit breaker and the daily close.
+
+Every command runs in one retried transaction and locks in the ledger's order: the ledger sequence
+row, then the fund's ``Market`` row (serialising its book), then investors. Each effect is an event
+appended through ``services._append`` and projected inline by ``project`` below; the in-memory twin
+is ``ledger.State`` (``_on_order_placed`` and friends).
+
+Settings (all optional): ``MARKET_TICK`` (100), ``MARKET_FEE_RATE`` (Decimal "0.01" per side),
+``MARKET_PRICE_LIMIT`` (Decimal "0.30"), ``MARKET_CIRCUIT_BREAKER`` (list of (fall %, minutes);
+minutes None closes the market for the day; default [(8, 20), (15, 20), (20, None)]).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_DOWN, Decimal
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from config.db import atomic_with_retry
+from config.locks import exclusive
+
+from .models import CircuitBreaker, Fund, Holding, Investor, Market, McpiValue, Order, Trade
+from .services import MAX_AMOUNT, LedgerError, _append, _existing, _lock_sequence, _writer
+
+EVENT_TYPES = {
+    "order_placed",
+    "trade_executed",
+    "order_cancelled",
+    "market_halted",
+    "market_resumed",
+    "market_closed",
+}
+
+
+def tick() -> int:
+    return getattr(settings, "MARKET_TICK", 100)
+
+
+def fee_rate() -> Decimal:
+    return Decimal(str(getattr(settings, "MARKET_FEE_RATE", "0.01")))
+
+
+def limit_rate() -> Decimal:
+    return Decimal(str(getattr(settings, "MARKET_PRICE_LIMIT", "0.30")))
+
+
+def breaker_levels() -> list[tuple[int, int | None]]:
+    return list(getattr(settings, "MARKET_CIRCUIT_BREAKER", [(8, 20), (15, 20), (20, None)]))
+
+
+def fee(amount: int) -> int:
+    """The fee on one side of a trade: a fraction of a cash is truncated."""
+    return int((Decimal(amount) * fee_rate()).to_integral_value(rounding=ROUND_DOWN))
+
+
+def reference_price(market: Market | None, fund: Fund) -> int:
+    if market is not None and market.previous_close:
+        return market.previous_close
+    return fund.base_price
+
+
+def price_range(reference: int) -> tuple[int, int]:
+    """Allowed prices: within ±limit of the reference, on the tick."""
+    t = tick()
+    low = Decimal(reference) * (1 - limit_rate())
+    high = Decimal(reference) * (1 + limit_rate())
+    low_ticks = -((-low) // t)  # ceil
+    return max(int(low_ticks) * t, t), int(high // t) * t
+
+
+# --- the circuit breaker --------------------------------------------------------------------------
+
+
+def _breaker() -> CircuitBreaker:
+    breaker = CircuitBreaker.objects.select_for_update().filter(pk=1).first()
+    return breaker or CircuitBreaker.objects.create(pk=1)
+
+
+def halted_until(moment: dt.datetime | None = None) -> dt.datetime | None:
+    """When the current halt ends, or None when trading is open (read-only)."""
+    moment = moment or timezone.now()
+    breaker = CircuitBreaker.objects.filter(pk=1).first()
+    if breaker and breaker.halted_until and breaker.halted_until > moment:
+        return breaker.halted_until
+    return None
+
+
+def _resume_if_due(sequence, moment: dt.datetime) -> CircuitBreaker:
+    breaker = _breaker()
+    if breaker.halted_until and breaker.halted_until <= moment:
+        _append(
+            sequence=sequence,
+            type_="market_resumed",
+            stream="circuit",
+            payload={"at": moment.isoformat(), "halted_until": breaker.halted_until.isoformat()},
+            actor=None,
+            at=moment,
+        )
+        breaker.refresh_from_db()
+    return breaker
+
+
+def previous_mcpi_close(moment: dt.datetime) -> Decimal | None:
+    start = timezone.localtime(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+    row = McpiValue.objects.filter(at__lt=start).order_by("-at").first()
+    return row.value if row else None
+
+
+def check_circuit(*, sequence, at: dt.datetime, value: Decimal) -> None:
+    """Called when an MCPI value is recorded (inside its transaction): fire the highest level the
+    fall reaches that has not fired today."""
+    previous = previous_mcpi_close(at)
+    breaker = _resume_if_due(sequence, at)
+    if not previous:
+        return
+    fall = (previous - Decimal(value)) * 100 / previous
+    day = timezone.localdate(at)
+    fired = breaker.levels_fired if breaker.day == day else 0
+    level = 0
+    for n, (threshold, _) in enumerate(breaker_levels(), start=1):
+        if fall >= threshold:
+            level = n
+    if level <= fired:
+        return
+    minutes = breaker_levels()[level - 1][1]
+    if minutes is None:
+        local = timezone.localtime(at)
+        until = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        until = at + dt.timedelta(minutes=minutes)
+    _append(
+        sequence=sequence,
+        type_="market_halted",
+        stream="circuit",
+        payload={
+            "level": level,
+            "day": day.isoformat(),
+            "fall": str(fall.quantize(Decimal("0.01"))),
+            "at": at.isoformat(),
+            "until": until.isoformat(),
+        },
+        actor=None,
+        at=at,
+    )
+
+
+# --- input checks ---------------------------------------------------------------------------------
+
+
+def _whole(value, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise LedgerError("Enter a whole number.", field=field)
+    if value <= 0:
+        raise LedgerError("Enter a number greater than zero.", field=field)
+    if value > MAX_AMOUNT:
+        raise LedgerError("That number is too large.", field=field)
+    return value
+
+
+def _market(fund_id) -> tuple[Fund, Market]:
+    fund = Fund.objects.filter(pk=fund_id).first() if isinstance(fund_id, int) else None
+    if fund is None:
+        raise LedgerError("No such fund.", field="fund")
+    Market.objects.get_or_create(fund=fund)
+    return fund, Market.objects.select_for_update().get(fund=fund)
+
+
+def _investor(user: User) -> Investor:
+    investor = Investor.objects.select_for_update().filter(user=user).first()
+    if investor is None:
+        raise LedgerError("Open an investor account first.")
+    return investor
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+@atomic_with_retry
+def place_order(
+    *,
+    user: User,
+    fund_id: int,
+    side: str,
+    price: int,
+    quantity: int,
+    at=None,
+    idempotency_key: str | None = None,
+) -> Order:
+    """Place a limit order, reserve what it needs, and match it against the book. A repeated
+    ``idempotency_key`` (a double submit) returns the first order and changes nothing."""
+    _writer(user)
+    if side not in Order.Side.values:
+        raise LedgerError("Choose buy or sell.", field="side")
+    price = _whole(price, "price")
+    quantity = _whole(quantity, "quantity")
+    if price % tick():
+        raise LedgerError(f"Prices go in steps of {tick():,}.", field="price")
+    moment = at or timezone.now()
+    sequence = _lock_sequence()
+    done = _existing(idempotency_key)
+    if done is not None:
+        if done.actor_id != user.pk or done.type != "order_placed":
+            raise LedgerError("This form was already used.")
+        return Order.objects.get(pk=done.payload["order_id"])
+    fund, market = _market(fund_id)
+    breaker = _resume_if_due(sequence, moment)
+    if breaker.halted_until and breaker.halted_until > moment:
+        raise LedgerError(
+            f"Trading is halted until {timezone.localtime(breaker.halted_until):%H:%M}; "
+            "you can still cancel orders."
+        )
+    low, high = price_range(reference_price(market, fund))
+    if not low <= price <= high:
+        raise LedgerError(f"Today's prices must be between {low:,} and {high:,}.", field="price")
+    investor = _investor(user)
+    payload = {
+        "order_id": None,
+        "investor_id": investor.pk,
+        "fund_id": fund.pk,
+        "side": side,
+        "price": price,
+        "quantity": quantity,
+        "cash_reserved": 0,
+        "placed_at": moment.isoformat(),
+    }
+    if side == Order.Side.BUY:
+        need = price * quantity + fee(price * quantity)
+        if need > investor.cash_available:
+            raise LedgerError(
+                f"This order needs {need:,} with the fee; you have {investor.cash_available:,}.",
+                field="quantity",
+            )
+        payload["cash_reserved"] = need
+    else:
+        holding = Holding.objects.select_for_update().filter(investor=investor, fund=fund).first()
+        held = holding.held if holding else 0
+        if quantity > held:
+            raise LedgerError(f"You have {held:,} shares free to sell.", field="quantity")
+    last = Order.objects.order_by("-pk").values_list("pk", flat=True).first()
+    payload["order_id"] = (last or 0) + 1
+    payload["sequence"] = sequence.last + 1
+    _append(
+        sequence=sequence,
+        type_="order_placed",
+        stream=f"market-{fund.pk}",
+        payload=payload,
+        actor=user,
+        at=moment,
+        idempotency_key=idempotency_key,
+    )
+    order = Order.objects.get(pk=payload["order_id"])
+    _match(sequence, fund, market, order, moment, low, high)
+    order.refresh_from_db()
+    return order
+
+
+def _match(sequence, fund, market, order, moment, low, high) -> None:
+    """Trade the new order against resting orders at exactly its price, oldest first."""
+    other = Order.Side.SELL if order.side == Order.Side.BUY else Order.Side.BUY
+    resting = Order.objects.filter(
+        fund=fund, status=Order.Status.OPEN, side=other, price=order.price
+    ).exclude(pk=order.pk)
+    for counter in resting.order_by("sequence"):
+        order.refresh_from_db()
+        if order.remaining == 0:
+            break
+        buy, sell = (order, counter) if order.side == Order.Side.BUY else (counter, order)
+        quantity = min(buy.remaining, sell.remaining)
+        value = order.price * quantity
+        buyer_fee, seller_fee = fee(value), fee(value)
+        spent = value + buyer_fee
+        refund = buy.cash_reserved - spent if quantity == buy.remaining else 0
+        seller = Holding.objects.get(investor_id=sell.investor_id, fund=fund)
+        total = seller.held + seller.reserved
+        released = seller.cost_basis if quantity == total else seller.cost_basis * quantity // total
+        last = Trade.objects.order_by("-pk").values_list("pk", flat=True).first()
+        _append(
+            sequence=sequence,
+            type_="trade_executed",
+            stream=f"market-{fund.pk}",
+            payload={
+                "trade_id": (last or 0) + 1,
+                "fund_id": fund.pk,
+                "buy_order_id": buy.pk,
+                "sell_order_id": sell.pk,
+                "buyer_id": buy.investor_id,
+                "seller_id": sell.investor_id,
+                "buy_price": buy.price,
+                "sell_price": sell.price,
+                "price": order.price,
+                "quantity": quantity,
+                "buyer_fee": buyer_fee,
+                "seller_fee": seller_fee,
+                "spent": spent,
+                "refund": refund,
+                "cost_released": released,
+                "low": low,
+                "high": high,
+                "day": timezone.localdate(moment).isoformat(),
+                "at": moment.isoformat(),
+            },
+            actor=None,
+            at=moment,
+        )
+
+
+@atomic_with_retry
+def cancel_order(*, user: User, order_id, at=None) -> Order:
+    """Cancel your own open order and release what it still holds (allowed during a halt)."""
+    _writer(user)
+    moment = at or timezone.now()
+    sequence = _lock_sequence()
+    mine = Investor.objects.filter(user=user).first()
+    order = (
+        Order.objects.filter(pk=order_id, investor=mine).first()
+        if isinstance(order_id, int) and mine
+        else None
+    )
+    if order is None:
+        raise LedgerError("You have no such order.", field="order")
+    _market(order.fund_id)
+    _resume_if_due(sequence, moment)
+    _investor(user)
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status != Order.Status.OPEN:
+        raise LedgerError("This order is no longer open.", field="order")
+    _append(
+        sequence=sequence,
+        type_="order_cancelled",
+        stream=f"market-{order.fund_id}",
+        payload={
+            "order_id": order.pk,
+            "investor_id": order.investor_id,
+            "fund_id": order.fund_id,
+            "side": order.side,
+            "cash_released": order.cash_reserved,
+            "shares_released": order.remaining if order.side == Order.Side.SELL else 0,
+        },
+        actor=user,
+        at=moment,
+    )
+    order.refresh_from_db()
+    return order
+
+
+@atomic_with_retry
+def _close_fund(*, fund_id: int, at: dt.datetime) -> bool:
+    sequence = _lock_sequence()
+    fund, market = _market(fund_id)
+    day = timezone.localdate(at)
+    close = market.last_price or reference_price(market, fund)
+    _append(
+        sequence=sequence,
+        type_="market_closed",
+        stream=f"market-{fund.pk}",
+        payload={"fund_id": fund.pk, "day": day.isoformat(), "close": close},
+        actor=None,
+        at=at,
+    )
+    return True
+
+
+def close_market(*, at: dt.datetime | None = None) -> int:
+    """Fix every fund's close for the day (the next day's price-limit reference). Held under a
+    shared-cache lock so running it on several servers at once closes each fund once."""
+    moment = at or timezone.now()
+    done = 0
+    with exclusive("investments:close-market", timeout=600):
+        for fund_id in Fund.objects.order_by("pk").values_list("pk", flat=True):
+            done += _close_fund(fund_id=fund_id, at=moment)
+    return done
+
+
+# --- projection -----------------------------------------------------------------------------------
+
+
+def project(event) -> None:
+    """The DB twin of ``ledger.State``'s market handlers."""
+    p, t = event.payload, event.type
+    if t == "order_placed":
+        Order.objects.create(
+            pk=p["order_id"],
+            fund_id=p["fund_id"],
+            investor_id=p["investor_id"],
+            side=p["side"],
+            price=p["price"],
+            quantity=p["quantity"],
+            remaining=p["quantity"],
+            cash_reserved=p["cash_reserved"],
+            placed_at=dt.datetime.fromisoformat(p["placed_at"]),
+            sequence=p["sequence"],
+        )
+        if p["side"] == "buy":
+            Investor.objects.filter(pk=p["investor_id"]).update(
+                cash_available=F("cash_available") - p["cash_reserved"],
+                cash_reserved=F("cash_reserved") + p["cash_reserved"],
+            )
+        else:
+            Holding.objects.filter(investor_id=p["investor_id"], fund_id=p["fund_id"]).update(
+                held=F("held") - p["quantity"], reserved=F("reserved") + p["quantity"]
+            )
+    elif t == "trade_executed":
+        q = p["quantity"]
+        value = p["price"] * q
+        buy = Order.objects.get(pk=p["buy_order_id"])
+        buy.remaining -= q
+        buy.cash_reserved -= p["spent"] + p["refund"]
+        buy.status = Order.Status.FILLED if buy.remaining == 0 else Order.Status.OPEN
+        buy.save(update_fields=["remaining", "cash_reserved", "status"])
+        Order.objects.filter(pk=p["sell_order_id"]).update(remaining=F("remaining") - q)
+        Order.objects.filter(pk=p["sell_order_id"], remaining=0).update(status=Order.Status.FILLED)
+        Investor.objects.filter(pk=p["buyer_id"]).update(
+            cash_reserved=F("cash_reserved") - p["spent"] - p["refund"],
+            cash_available=F("cash_available") + p["refund"],
+        )
+        Investor.objects.filter(pk=p["seller_id"]).update(
+            cash_available=F("cash_available") + value - p["seller_fee"]
+        )
+        Holding.objects.filter(investor_id=p["seller_id"], fund_id=p["fund_id"]).update(
+            reserved=F("reserved") - q, cost_basis=F("cost_basis") - p["cost_released"]
+        )
+        holding, _ = Holding.objects.get_or_create(investor_id=p["buyer_id"], fund_id=p["fund_id"])
+        Holding.objects.filter(pk=holding.pk).update(
+            held=F("held") + q, cost_basis=F("cost_basis") + p["spent"]
+        )
+        from .models import FeeAccount
+
+        account = FeeAccount.objects.select_for_update().first() or FeeAccount.objects.create()
+        FeeAccount.objects.filter(pk=account.pk).update(
+            balance=F("balance") + p["buyer_fee"] + p["seller_fee"]
+        )
+        Trade.objects.create(
+            pk=p["trade_id"],
+            fund_id=p["fund_id"],
+            buy_order_id=p["buy_order_id"],
+            sell_order_id=p["sell_order_id"],
+            buyer_id=p["buyer_id"],
+            seller_id=p["seller_id"],
+            price=p["price"],
+            quantity=q,
+            buyer_fee=p["buyer_fee"],
+            seller_fee=p["seller_fee"],
+            executed_at=dt.datetime.fromisoformat(p["at"]),
+        )
+        market, _ = Market.objects.get_or_create(fund_id=p["fund_id"])
+        day = dt.date.fromisoformat(p["day"])
+        market.day_value = (market.day_value if market.day == day else 0) + 2 * value
+        market.day = day
+        market.last_price = p["price"]
+        market.save()
+    elif t == "order_cancelled":
+        Order.objects.filter(pk=p["order_id"]).update(
+            status=Order.Status.CANCELLED, cash_reserved=0
+        )
+        if p["side"] == "buy":
+            Investor.objects.filter(pk=p["investor_id"]).update(
+                cash_available=F("cash_available") + p["cash_released"],
+                cash_reserved=F("cash_reserved") - p["cash_released"],
+            )
+        else:
+            Holding.objects.filter(investor_id=p["investor_id"], fund_id=p["fund_id"]).update(
+                held=F("held") + p["shares_released"], reserved=F("reserved") - p["shares_released"]
+            )
+    elif t == "market_halted":
+        CircuitBreaker.objects.update_or_create(
+            pk=1,
+            defaults={
+                "day": dt.date.fromisoformat(p["day"]),
+                "levels_fired": p["level"],
+                "halted_until": dt.datetime.fromisoformat(p["until"]),
+            },
+        )
+    elif t == "market_resumed":
+        CircuitBreaker.objects.filter(pk=1).update(halted_until=None)
+    elif t == "market_closed":
+        market, _ = Market.objects.get_or_create(fund_id=p["fund_id"])
+        market.previous_close = p["close"]
+        market.save(update_fields=["previous_close"])
