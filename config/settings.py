@@ -222,6 +222,14 @@ SIGNUP_WINDOW_SECONDS = env_int("SIGNUP_WINDOW_SECONDS", 60 * 60)
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
+# --- Market (investments) -------------------------------------------------------------------------
+
+MARKET_TICK = env_int("MARKET_TICK", 100)  # price step, in cash
+MARKET_FEE_RATE = os.environ.get("MARKET_FEE_RATE", "0.01")  # per side; fractions of a cash dropped
+MARKET_PRICE_LIMIT = os.environ.get("MARKET_PRICE_LIMIT", "0.30")  # around the previous close
+# (% fall of the MCPI against its previous close, halt minutes or None = closed for the day)
+MARKET_CIRCUIT_BREAKER = [(8, 20), (15, 20), (20, None)]
+
 # --- Internationalisation -------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"

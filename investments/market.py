@@ -24,7 +24,17 @@ from accounts.models import User
 from config.db import atomic_with_retry
 from config.locks import exclusive
 
-from .models import CircuitBreaker, Fund, Holding, Investor, Market, McpiValue, Order, Trade
+from .models import (
+    CircuitBreaker,
+    Event,
+    Fund,
+    Holding,
+    Investor,
+    Market,
+    McpiValue,
+    Order,
+    Trade,
+)
 from .services import MAX_AMOUNT, LedgerError, _append, _existing, _lock_sequence, _writer
 
 EVENT_TYPES = {
@@ -38,19 +48,19 @@ EVENT_TYPES = {
 
 
 def tick() -> int:
-    return getattr(settings, "MARKET_TICK", 100)
+    return settings.MARKET_TICK
 
 
 def fee_rate() -> Decimal:
-    return Decimal(str(getattr(settings, "MARKET_FEE_RATE", "0.01")))
+    return Decimal(str(settings.MARKET_FEE_RATE))
 
 
 def limit_rate() -> Decimal:
-    return Decimal(str(getattr(settings, "MARKET_PRICE_LIMIT", "0.30")))
+    return Decimal(str(settings.MARKET_PRICE_LIMIT))
 
 
 def breaker_levels() -> list[tuple[int, int | None]]:
-    return list(getattr(settings, "MARKET_CIRCUIT_BREAKER", [(8, 20), (15, 20), (20, None)]))
+    return list(settings.MARKET_CIRCUIT_BREAKER)
 
 
 def fee(amount: int) -> int:
@@ -218,6 +228,16 @@ def place_order(
     if not low <= price <= high:
         raise LedgerError(f"Today's prices must be between {low:,} and {high:,}.", field="price")
     investor = _investor(user)
+    if (
+        Order.objects.filter(investor=investor, fund=fund, status=Order.Status.OPEN, price=price)
+        .exclude(side=side)
+        .exists()
+    ):
+        # No self-trades: they would move nothing but fees and fake a price and a volume.
+        raise LedgerError(
+            "You have an open order on the other side at this price; cancel it first.",
+            field="price",
+        )
     payload = {
         "order_id": None,
         "investor_id": investor.pk,
@@ -353,11 +373,14 @@ def _close_fund(*, fund_id: int, at: dt.datetime) -> bool:
     sequence = _lock_sequence()
     fund, market = _market(fund_id)
     day = timezone.localdate(at)
+    stream = f"market-{fund.pk}"
+    if Event.objects.filter(stream=stream, type="market_closed", payload__day=day.isoformat()):
+        return False  # this day is closed already: running the job again changes nothing
     close = market.last_price or reference_price(market, fund)
     _append(
         sequence=sequence,
         type_="market_closed",
-        stream=f"market-{fund.pk}",
+        stream=stream,
         payload={"fund_id": fund.pk, "day": day.isoformat(), "close": close},
         actor=None,
         at=at,

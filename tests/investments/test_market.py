@@ -8,7 +8,16 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from investments import market, services
-from investments.models import CircuitBreaker, FeeAccount, Holding, Investor, Market, Order, Trade
+from investments.models import (
+    CircuitBreaker,
+    Event,
+    FeeAccount,
+    Holding,
+    Investor,
+    Market,
+    Order,
+    Trade,
+)
 from investments.services import LedgerError
 from tests.factories import StaffFactory, fund_with_copyright, investor_with_cash
 
@@ -275,3 +284,25 @@ def test_close_market_refuses_while_another_server_holds_the_lock(fund):
     ):
         call_command("close_market")
     assert not Market.objects.filter(previous_close__isnull=False).exists()
+
+
+def test_an_order_never_trades_with_its_owners_opposite_order(fund):
+    trader = holder(fund, shares=10, cash=1_000_000)
+    sell(trader, fund, 10_000, 2)
+    with pytest.raises(LedgerError, match="other side at this price"):
+        buy(trader, fund, 10_000, 1)
+    buy(trader, fund, 9_900, 1)  # another price is fine: it does not cross
+    assert not Trade.objects.exists()
+    assert_invariants()
+
+
+def test_closing_the_same_day_twice_changes_nothing(fund):
+    seller, buyer = holder(fund), investor_with_cash(10_000_000)
+    sell(seller, fund, 12_000, 1)
+    buy(buyer, fund, 12_000, 1)
+    assert market.close_market() == 1
+    assert market.close_market() == 0
+    assert Event.objects.filter(type="market_closed").count() == 1
+    tomorrow = timezone.now() + dt.timedelta(days=1)
+    assert market.close_market(at=tomorrow) == 1
+    assert_invariants()
