@@ -165,8 +165,9 @@ def chart(points, width: int = 600, height: int = 160) -> dict | None:
     low, high = min(values), max(values)
     span = (high - low) or Decimal(1)
     step = Decimal(width) / (len(points) - 1)
+    pad = Decimal(6)  # keep the line's stroke inside the box at the lowest and highest values
     coords = " ".join(
-        f"{float(step * i):.1f},{float(height - (v - low) * height / span):.1f}"
+        f"{float(step * i):.1f},{float(height - pad - (v - low) * (height - 2 * pad) / span):.1f}"
         for i, v in enumerate(values)
     )
     return {
