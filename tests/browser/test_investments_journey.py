@@ -29,7 +29,7 @@ def test_deposit_subscribe_redeem_and_look_back(live_server, page, password):
     page.get_by_label("Amount").fill("10000")
     page.get_by_role("button", name="Deposit").click()
     expect(page.get_by_role("heading", name="My portfolio")).to_be_visible()
-    expect(page.get_by_test_id("cash-available")).to_have_text("10700")
+    expect(page.get_by_test_id("cash-available")).to_have_text("10,700")
 
     page.get_by_role("navigation", name="Investments").get_by_role("link", name="Subscribe").click()
     page.get_by_label("Fund").select_option(label="Seoul Night Pop")
@@ -37,7 +37,7 @@ def test_deposit_subscribe_redeem_and_look_back(live_server, page, password):
     page.get_by_role("button", name="Subscribe").click()
     row = page.get_by_role("row", name=re.compile("Seoul Night Pop"))
     expect(row.get_by_role("cell").nth(1)).to_have_text("4")
-    expect(page.get_by_test_id("cash-available")).to_have_text("6700")
+    expect(page.get_by_test_id("cash-available")).to_have_text("6,700")
     expect(page.get_by_test_id("return")).to_contain_text("0 (0.00%)")
 
     page.goto(f"{live_server.url}/investments/redeem/")
@@ -45,7 +45,7 @@ def test_deposit_subscribe_redeem_and_look_back(live_server, page, password):
     page.get_by_label("Shares").fill("1")
     page.get_by_role("button", name="Redeem").click()
     expect(row.get_by_role("cell").nth(1)).to_have_text("3")
-    expect(page.get_by_test_id("cash-available")).to_have_text("7700")
+    expect(page.get_by_test_id("cash-available")).to_have_text("7,700")
 
     moment = timezone.localtime(earlier + dt.timedelta(minutes=2))
     page.get_by_label("Moment").fill(moment.strftime("%Y-%m-%dT%H:%M"))

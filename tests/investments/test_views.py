@@ -20,7 +20,7 @@ def _key(client, name):
 def test_fund_list_and_fund_page_show_nav(client):
     fund = fund_with_copyright(name="Seoul Ballads", base_price=1_234)
     page = client.get(reverse("investments:index"))
-    assert b"Seoul Ballads" in page.content and b"1234.0000" in page.content
+    assert b"Seoul Ballads" in page.content and b"1,234.0000" in page.content
     detail = client.get(reverse("investments:fund", args=[fund.pk]))
     assert detail.status_code == 200 and b"Holders" in detail.content
 
