@@ -1,9 +1,12 @@
-"""Retrying whole transactions on MariaDB deadlocks and lock-wait timeouts (SQLite: busy)."""
+"""Database helpers: retrying whole transactions on MariaDB deadlocks and lock-wait timeouts
+(SQLite: busy), and inserting many rows at once."""
 
 import functools
+import itertools
 import logging
 import random
 import time
+from collections.abc import Iterable, Sequence
 
 from django.db import OperationalError, connection, transaction
 
@@ -48,3 +51,24 @@ def atomic_with_retry(func=None, *, attempts: int = 5):
         return wrapper
 
     return decorate(func) if func is not None else decorate
+
+
+def insert_rows(model, fields: Sequence[str], rows: Iterable[tuple], *, batch: int = 5_000) -> int:
+    """Insert plain tuples (in ``fields`` order) into ``model``'s table, one multi-row INSERT per
+    batch; returns the count. For the few places that write hundreds of thousands of rows at once
+    (rebuilding projections, seeding): the ORM's ``bulk_create`` spends most of that time turning
+    model instances back into values. Values go to the driver as they are, so datetimes must be
+    passed through ``connection.ops.adapt_datetimefield_value`` first."""
+    ops = connection.ops
+    columns = ", ".join(ops.quote_name(model._meta.get_field(f).column) for f in fields)
+    sql = (
+        f"INSERT INTO {ops.quote_name(model._meta.db_table)} ({columns}) "  # noqa: S608 - names from our models
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    count = 0
+    it = iter(rows)
+    with connection.cursor() as cursor:
+        while chunk := list(itertools.islice(it, batch)):
+            cursor.executemany(sql, chunk)
+            count += len(chunk)
+    return count

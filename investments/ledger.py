@@ -172,6 +172,7 @@ class State:
             "cash_reserved": p["cash_reserved"],
             "status": "open",
             "sequence": p["sequence"],
+            "placed_at": p["placed_at"],
         }
         if p["side"] == "buy":
             investor = self.investors[p["investor_id"]]
@@ -210,6 +211,9 @@ class State:
             "quantity": q,
             "buyer_fee": p["buyer_fee"],
             "seller_fee": p["seller_fee"],
+            "buyer_id": p["buyer_id"],
+            "seller_id": p["seller_id"],
+            "executed_at": p["at"],
         }
         market = self.market(p["fund_id"])
         market["day_value"] = (market["day_value"] if market["day"] == p["day"] else 0) + 2 * value
@@ -237,3 +241,74 @@ class State:
 
     def _on_market_closed(self, p):
         self.market(p["fund_id"])["previous_close"] = p["close"]
+
+
+# --- postings: what one event changes, as deltas ---------------------------------------------
+
+
+class _Zero(dict):
+    """A dict whose missing entries are fresh zero records (see ``postings``)."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key):
+        value = self[key] = self.make()
+        return value
+
+
+def _zero_investor() -> dict:
+    return {"user_id": None, "available": 0, "reserved": 0}
+
+
+def _zero_fund() -> dict:
+    return {"cash": 0, "shares": 0, "pending": 0}
+
+
+def _zero_order() -> dict:
+    return {"remaining": 0, "cash_reserved": 0, "status": "open"}
+
+
+def postings(type_: str, payload: dict) -> list[dict]:
+    """The balances one event moves, as rows of deltas: one per investor (cash), holding (shares
+    and cost basis) and fund (cash, shares, royalties pending) it touches, zero changes left out.
+
+    Computed by applying the event with the reducer itself to a state in which everything starts at
+    zero: every balance handler adds or subtracts, so what comes out is exactly the change. Summing
+    a balance's postings up to a moment therefore equals replaying up to it, in any event order."""
+    state = State(
+        investors=_Zero(_zero_investor),
+        funds=_Zero(_zero_fund),
+        orders=_Zero(_zero_order),
+        royalties=_Zero(dict),
+    )
+    state.apply(type_, payload)
+    rows = []
+    for investor_id, v in state.investors.items():
+        if v["available"] or v["reserved"]:
+            rows.append(
+                {"investor_id": investor_id, "available": v["available"], "reserved": v["reserved"]}
+            )
+    for (investor_id, fund_id), v in state.holdings.items():
+        if any(v.values()):
+            rows.append(
+                {
+                    "investor_id": investor_id,
+                    "fund_id": fund_id,
+                    "held": v["held"],
+                    "held_reserved": v["reserved"],
+                    "cost_basis": v["cost_basis"],
+                }
+            )
+    for fund_id, v in state.funds.items():
+        if v["cash"] or v["shares"] or v["pending"]:
+            rows.append(
+                {
+                    "fund_id": fund_id,
+                    "fund_cash": v["cash"],
+                    "fund_shares": v["shares"],
+                    "fund_pending": v["pending"],
+                }
+            )
+    return rows

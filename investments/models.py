@@ -66,6 +66,48 @@ class Event(models.Model):
         raise AppendOnlyError("events are never deleted")
 
 
+class Posting(models.Model):
+    """What one event changed in one balance, as deltas (``ledger.postings``). Append-only and
+    written with its event; a balance at any moment is the sum of its postings up to that moment,
+    so a past portfolio is a few indexed sums instead of a replay of the whole log.
+
+    A row is an investor's cash (``investor_id`` only), a holding (both ids) or a fund (``fund_id``
+    only). The ids are the ledger's, not foreign keys: projections are thrown away and rebuilt, the
+    postings stay with the events they come from.
+    """
+
+    sequence = models.BigIntegerField()
+    occurred_at = models.DateTimeField()
+    investor_id = models.BigIntegerField(null=True, blank=True)
+    fund_id = models.BigIntegerField(null=True, blank=True)
+    available = models.BigIntegerField(default=0)
+    reserved = models.BigIntegerField(default=0)
+    held = models.BigIntegerField(default=0)
+    held_reserved = models.BigIntegerField(default=0)
+    cost_basis = models.BigIntegerField(default=0)
+    fund_cash = models.BigIntegerField(default=0)
+    fund_shares = models.BigIntegerField(default=0)
+    fund_pending = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sequence", "id"]
+        indexes = [
+            models.Index(fields=["investor_id", "fund_id", "occurred_at"], name="posting_investor"),
+            models.Index(fields=["fund_id", "investor_id", "occurred_at"], name="posting_fund"),
+        ]
+
+    def __str__(self):
+        return f"posting of event #{self.sequence}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("postings are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("postings are never deleted")
+
+
 def _non_negative(*fields):
     return [
         models.CheckConstraint(condition=Q(**{f"{field}__gte": 0}), name="%(class)s_" + field)
@@ -266,6 +308,8 @@ class Trade(models.Model):
 
     class Meta:
         ordering = ["-executed_at", "-id"]
+        # A fund's latest trades (the market page) and its last price at a moment (time travel).
+        indexes = [models.Index(fields=["fund", "executed_at"], name="trade_fund_time")]
         constraints = [
             *_non_negative("buyer_fee", "seller_fee"),
             models.CheckConstraint(condition=Q(price__gt=0), name="trade_price_positive"),

@@ -99,7 +99,8 @@ def portfolio(*, investor: Investor, at: datetime | None = None) -> Portfolio:
         return portfolio_from_state(
             replay.live_state(investor_id=investor.pk), investor.pk, timezone.now()
         )
-    return portfolio_from_state(replay.replay(until=at), investor.pk, at)
+    state = replay.portfolio_state(investor_id=investor.pk, until=at)
+    return portfolio_from_state(state, investor.pk, at)
 
 
 @dataclass

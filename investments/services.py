@@ -25,6 +25,7 @@ from .models import (
     Investor,
     LedgerSequence,
     McpiValue,
+    Posting,
     Royalty,
 )
 
@@ -91,6 +92,10 @@ def _append(
         idempotency_key=idempotency_key or None,
     )
     project(event)
+    Posting.objects.bulk_create(
+        Posting(sequence=event.sequence, occurred_at=event.occurred_at, **row)
+        for row in ledger.postings(type_, payload)
+    )
     metrics.record(event)
     return event
 

@@ -1,4 +1,5 @@
-"""Replay the whole event log into scratch state and compare it with the live projections."""
+"""Replay the whole event log into scratch state and compare it with the live projections; check
+that the postings add up to the live balances too."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -14,4 +15,6 @@ class Command(BaseCommand):
             self.stdout.write(line)
         if problems:
             raise CommandError(f"{len(problems)} difference(s) between the log and the projections")
-        self.stdout.write(self.style.SUCCESS("Audit passed: projections equal a full replay."))
+        self.stdout.write(
+            self.style.SUCCESS("Audit passed: projections equal a full replay and the postings.")
+        )

@@ -1,0 +1,71 @@
+"""A past portfolio read from the postings equals one rebuilt by replaying the log."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.db.models import Max, Min
+
+from accounts import demo as accounts_demo
+from investments import demo, ledger, replay, selectors
+from investments.models import Event, Investor, Posting
+
+pytestmark = pytest.mark.django_db
+
+
+def replayed_portfolio(investor, moment):
+    return selectors.portfolio_from_state(replay.replay(until=moment), investor.pk, moment)
+
+
+def test_past_portfolios_from_postings_equal_a_replay_of_the_demo_history():
+    demo.load(io.StringIO(), accounts_demo.load(io.StringIO()))
+    span = Event.objects.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
+    step = (span["last"] - span["first"]) / 12
+    moments = [span["first"] + step * k for k in range(13)] + [span["last"] + dt.timedelta(1)]
+    investors = list(Investor.objects.all())
+    assert len(investors) >= 3
+    seen_holdings = 0
+    for moment in moments:
+        for investor in investors:
+            fast = selectors.portfolio(investor=investor, at=moment)
+            assert fast == replayed_portfolio(investor, moment), (investor, moment)
+            seen_holdings += len(fast.holdings)
+    assert seen_holdings > 10  # the moments cover real holdings, not only empty accounts
+
+
+def test_postings_of_an_event_are_its_changes_to_each_balance():
+    trade = {
+        "trade_id": 1,
+        "fund_id": 2,
+        "buy_order_id": 5,
+        "sell_order_id": 6,
+        "buyer_id": 1,
+        "seller_id": 3,
+        "price": 100,
+        "quantity": 2,
+        "buyer_fee": 2,
+        "seller_fee": 2,
+        "spent": 202,
+        "refund": 10,
+        "cost_released": 150,
+        "day": "2026-01-01",
+        "at": "2026-01-01T00:00:00+00:00",
+    }
+    assert ledger.postings("trade_executed", trade) == [
+        {"investor_id": 1, "available": 10, "reserved": -212},
+        {"investor_id": 3, "available": 198, "reserved": 0},
+        {"investor_id": 3, "fund_id": 2, "held": 0, "held_reserved": -2, "cost_basis": -150},
+        {"investor_id": 1, "fund_id": 2, "held": 2, "held_reserved": 0, "cost_basis": 202},
+    ]
+    fund = {"fund_id": 1, "name": "F", "base_price": 1, "created_at": "2026-01-01T00:00:00+00:00"}
+    assert ledger.postings("fund_created", fund) == []
+
+
+def test_every_event_writes_its_postings_and_they_cannot_change():
+    demo.load(io.StringIO(), accounts_demo.load(io.StringIO()))
+    expected = sum(len(ledger.postings(e.type, e.payload)) for e in Event.objects.all())
+    assert Posting.objects.count() == expected > 0
+    posting = Posting.objects.first()
+    posting.available += 1
+    with pytest.raises(Exception, match="never updated"):
+        posting.save()
