@@ -17,7 +17,7 @@ import datetime as dt
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -27,6 +27,7 @@ from config.locks import exclusive
 from .models import (
     CircuitBreaker,
     Event,
+    FeeAccount,
     Fund,
     Holding,
     Investor,
@@ -176,8 +177,11 @@ def _market(fund_id) -> tuple[Fund, Market]:
     fund = Fund.objects.filter(pk=fund_id).first() if isinstance(fund_id, int) else None
     if fund is None:
         raise LedgerError("No such fund.", field="fund")
-    Market.objects.get_or_create(fund=fund)
-    return fund, Market.objects.select_for_update().get(fund=fund)
+    market = Market.objects.select_for_update().filter(fund=fund).first()
+    if market is None:  # the fund's first market command
+        Market.objects.get_or_create(fund=fund)
+        market = Market.objects.select_for_update().get(fund=fund)
+    return fund, market
 
 
 def _investor(user: User) -> Investor:
@@ -435,8 +439,12 @@ def project(event) -> None:
         buy.cash_reserved -= p["spent"] + p["refund"]
         buy.status = Order.Status.FILLED if buy.remaining == 0 else Order.Status.OPEN
         buy.save(update_fields=["remaining", "cash_reserved", "status"])
-        Order.objects.filter(pk=p["sell_order_id"]).update(remaining=F("remaining") - q)
-        Order.objects.filter(pk=p["sell_order_id"], remaining=0).update(status=Order.Status.FILLED)
+        # SET order matters: MariaDB evaluates assignments left to right on the updated row, so
+        # whatever reads a column comes before the assignment to it (SQLite reads the old row).
+        Order.objects.filter(pk=p["sell_order_id"]).update(
+            status=Case(When(remaining=q, then=Value(Order.Status.FILLED)), default=F("status")),
+            remaining=F("remaining") - q,
+        )
         Investor.objects.filter(pk=p["buyer_id"]).update(
             cash_reserved=F("cash_reserved") - p["spent"] - p["refund"],
             cash_available=F("cash_available") + p["refund"],
@@ -447,16 +455,14 @@ def project(event) -> None:
         Holding.objects.filter(investor_id=p["seller_id"], fund_id=p["fund_id"]).update(
             reserved=F("reserved") - q, cost_basis=F("cost_basis") - p["cost_released"]
         )
-        holding, _ = Holding.objects.get_or_create(investor_id=p["buyer_id"], fund_id=p["fund_id"])
-        Holding.objects.filter(pk=holding.pk).update(
-            held=F("held") + q, cost_basis=F("cost_basis") + p["spent"]
-        )
-        from .models import FeeAccount
-
-        account = FeeAccount.objects.select_for_update().first() or FeeAccount.objects.create()
-        FeeAccount.objects.filter(pk=account.pk).update(
-            balance=F("balance") + p["buyer_fee"] + p["seller_fee"]
-        )
+        bought = Holding.objects.filter(investor_id=p["buyer_id"], fund_id=p["fund_id"])
+        if not bought.update(held=F("held") + q, cost_basis=F("cost_basis") + p["spent"]):
+            Holding.objects.create(
+                investor_id=p["buyer_id"], fund_id=p["fund_id"], held=q, cost_basis=p["spent"]
+            )
+        fees = p["buyer_fee"] + p["seller_fee"]
+        if not FeeAccount.objects.update(balance=F("balance") + fees):
+            FeeAccount.objects.create(balance=fees)
         Trade.objects.create(
             pk=p["trade_id"],
             fund_id=p["fund_id"],
@@ -470,12 +476,12 @@ def project(event) -> None:
             seller_fee=p["seller_fee"],
             executed_at=dt.datetime.fromisoformat(p["at"]),
         )
-        market, _ = Market.objects.get_or_create(fund_id=p["fund_id"])
         day = dt.date.fromisoformat(p["day"])
-        market.day_value = (market.day_value if market.day == day else 0) + 2 * value
-        market.day = day
-        market.last_price = p["price"]
-        market.save()
+        Market.objects.filter(fund_id=p["fund_id"]).update(  # day_value first: see above
+            day_value=Case(When(day=day, then=F("day_value")), default=Value(0)) + 2 * value,
+            day=day,
+            last_price=p["price"],
+        )
     elif t == "order_cancelled":
         Order.objects.filter(pk=p["order_id"]).update(
             status=Order.Status.CANCELLED, cash_reserved=0

@@ -80,11 +80,16 @@ def _append(
 ) -> Event:
     sequence.last += 1
     sequence.save(update_fields=["last"])
-    last = Event.objects.filter(stream=stream).order_by("-version").first()
+    last = (
+        Event.objects.filter(stream=stream)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    )
     event = Event.objects.create(
         sequence=sequence.last,
         stream=stream,
-        version=(last.version + 1) if last else 1,
+        version=(last or 0) + 1,
         type=type_,
         payload=payload,
         occurred_at=at or timezone.now(),
