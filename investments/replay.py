@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from config.db import insert_rows
 
@@ -76,7 +77,10 @@ def live_state(*, investor_id: int | None = None) -> ledger.State:
             "price": c.price,
             "mcpi": str(c.mcpi_at_acquisition),
         }
-    for m in McpiValue.objects.all():
+    mcpi = McpiValue.objects.all()
+    if investor_id is not None:  # a portfolio values at the latest index only
+        mcpi = mcpi.filter(at__lte=timezone.now()).order_by("-at")[:1]
+    for m in mcpi:
         state.mcpi[m.at.isoformat()] = m.value
     for r in Royalty.objects.all() if investor_id is None else ():
         state.royalties[r.pk] = {
