@@ -270,7 +270,15 @@ def _zero_order() -> dict:
     return {"remaining": 0, "cash_reserved": 0, "status": "open"}
 
 
-def postings(type_: str, payload: dict) -> list[dict]:
+@dataclass
+class Postings:
+    """Rows of deltas: ``holders`` for investors' cash and holdings, ``funds`` for funds."""
+
+    holders: list[dict]
+    funds: list[dict]
+
+
+def postings(type_: str, payload: dict) -> Postings:
     """The balances one event moves, as rows of deltas: one per investor (cash), holding (shares
     and cost basis) and fund (cash, shares, royalties pending) it touches, zero changes left out.
 
@@ -284,31 +292,25 @@ def postings(type_: str, payload: dict) -> list[dict]:
         royalties=_Zero(dict),
     )
     state.apply(type_, payload)
-    rows = []
-    for investor_id, v in state.investors.items():
-        if v["available"] or v["reserved"]:
-            rows.append(
-                {"investor_id": investor_id, "available": v["available"], "reserved": v["reserved"]}
-            )
-    for (investor_id, fund_id), v in state.holdings.items():
-        if any(v.values()):
-            rows.append(
-                {
-                    "investor_id": investor_id,
-                    "fund_id": fund_id,
-                    "held": v["held"],
-                    "held_reserved": v["reserved"],
-                    "cost_basis": v["cost_basis"],
-                }
-            )
-    for fund_id, v in state.funds.items():
-        if v["cash"] or v["shares"] or v["pending"]:
-            rows.append(
-                {
-                    "fund_id": fund_id,
-                    "fund_cash": v["cash"],
-                    "fund_shares": v["shares"],
-                    "fund_pending": v["pending"],
-                }
-            )
-    return rows
+    holders = [
+        {"investor_id": investor_id, "available": v["available"], "reserved": v["reserved"]}
+        for investor_id, v in state.investors.items()
+        if v["available"] or v["reserved"]
+    ]
+    holders += [
+        {
+            "investor_id": investor_id,
+            "fund_id": fund_id,
+            "held": v["held"],
+            "held_reserved": v["reserved"],
+            "cost_basis": v["cost_basis"],
+        }
+        for (investor_id, fund_id), v in state.holdings.items()
+        if any(v.values())
+    ]
+    funds = [
+        {"fund_id": fund_id, "cash": v["cash"], "shares": v["shares"], "pending": v["pending"]}
+        for fund_id, v in state.funds.items()
+        if v["cash"] or v["shares"] or v["pending"]
+    ]
+    return Postings(holders=holders, funds=funds)

@@ -12,6 +12,21 @@ class AppendOnlyError(Exception):
     """Someone tried to change or delete an event."""
 
 
+class AppendOnly(models.Model):
+    """Rows that are written once and never changed or deleted (the log and what comes with it)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError(f"{self._meta.verbose_name_plural} are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self._meta.verbose_name_plural} are never deleted")
+
+
 class LedgerSequence(models.Model):
     """One row. Every command locks it first and takes the next gap-free global sequence number.
 
@@ -24,7 +39,7 @@ class LedgerSequence(models.Model):
         return f"ledger sequence at {self.last}"
 
 
-class Event(models.Model):
+class Event(AppendOnly):
     """One fact in the ledger, appended in the same transaction as its effects, never changed.
 
     Replay order: ``sequence``, not ``id``. On MariaDB auto-increment ids are handed out when a row
@@ -57,55 +72,56 @@ class Event(models.Model):
     def __str__(self):
         return f"#{self.sequence} {self.type} {self.stream}@{self.version}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise AppendOnlyError("events are never updated")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("events are never deleted")
-
-
-class Posting(models.Model):
-    """What one event changed in one balance, as deltas (``ledger.postings``). Append-only and
-    written with its event; a balance at any moment is the sum of its postings up to that moment,
-    so a past portfolio is a few indexed sums instead of a replay of the whole log.
-
-    A row is an investor's cash (``investor_id`` only), a holding (both ids) or a fund (``fund_id``
-    only). The ids are the ledger's, not foreign keys: projections are thrown away and rebuilt, the
-    postings stay with the events they come from.
-    """
+class Posting(AppendOnly):
+    """What one event changed in one investor's cash (``fund_id`` empty) or in one of their
+    holdings, as deltas (``ledger.postings``). Written with its event, never changed; a balance at
+    any moment is the sum of its postings up to that moment, so a past portfolio is a few indexed
+    sums instead of a replay of the whole log. The ids are the ledger's, not foreign keys:
+    projections are thrown away and rebuilt, postings stay with the events they come from."""
 
     sequence = models.BigIntegerField()
     occurred_at = models.DateTimeField()
-    investor_id = models.BigIntegerField(null=True, blank=True)
+    investor_id = models.BigIntegerField()
     fund_id = models.BigIntegerField(null=True, blank=True)
     available = models.BigIntegerField(default=0)
     reserved = models.BigIntegerField(default=0)
     held = models.BigIntegerField(default=0)
     held_reserved = models.BigIntegerField(default=0)
     cost_basis = models.BigIntegerField(default=0)
-    fund_cash = models.BigIntegerField(default=0)
-    fund_shares = models.BigIntegerField(default=0)
-    fund_pending = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["sequence", "id"]
         indexes = [
-            models.Index(fields=["investor_id", "fund_id", "occurred_at"], name="posting_investor"),
-            models.Index(fields=["fund_id", "investor_id", "occurred_at"], name="posting_fund"),
+            models.Index(fields=["investor_id", "fund_id", "occurred_at"], name="posting_investor")
         ]
 
     def __str__(self):
-        return f"posting of event #{self.sequence}"
+        return f"posting of event #{self.sequence} to investor {self.investor_id}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise AppendOnlyError("postings are never updated")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("postings are never deleted")
+class FundPosting(AppendOnly):
+    """What one event changed in one fund's cash, shares outstanding and royalties pending (see
+    ``Posting``)."""
+
+    sequence = models.BigIntegerField()
+    occurred_at = models.DateTimeField()
+    fund_id = models.BigIntegerField()
+    cash = models.BigIntegerField(default=0)
+    shares = models.BigIntegerField(default=0)
+    pending = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sequence", "id"]
+        # Covering: a fund's sums up to a moment read this index only, never the rows.
+        indexes = [
+            models.Index(
+                fields=["fund_id", "occurred_at", "cash", "shares", "pending"], name="posting_fund"
+            )
+        ]
+
+    def __str__(self):
+        return f"posting of event #{self.sequence} to fund {self.fund_id}"
 
 
 def _non_negative(*fields):

@@ -18,6 +18,7 @@ from .models import (
     Event,
     FeeAccount,
     Fund,
+    FundPosting,
     Holding,
     Investor,
     LedgerSequence,
@@ -130,9 +131,10 @@ def portfolio_state(*, investor_id: int, until: datetime) -> ledger.State:
     fund_ids = [fund_id for _, fund_id in state.holdings]
     totals = {
         row["fund_id"]: row
-        for row in upto.filter(investor_id=None, fund_id__in=fund_ids)
+        for row in FundPosting.objects.filter(occurred_at__lte=until, fund_id__in=fund_ids)
         .values("fund_id")
-        .annotate(c=Sum("fund_cash"), s=Sum("fund_shares"), p=Sum("fund_pending"))
+        .annotate(c=Sum("cash"), s=Sum("shares"), p=Sum("pending"))
+        .order_by()
     }
     for fund in Fund.objects.filter(pk__in=fund_ids):
         row = totals.get(fund.pk, {"c": 0, "s": 0, "p": 0})
@@ -298,7 +300,7 @@ def posting_differences() -> list[str]:
         if summed.pop(i.pk, (0, 0)) != (i.cash_available, i.cash_reserved):
             lines.append(f"postings of investor {i.pk} do not add up to its cash")
     lines += [f"postings for unknown investor {k}" for k, v in summed.items() if any(v)]
-    held = sums.filter(investor_id__isnull=False, fund_id__isnull=False).annotate(
+    held = sums.filter(fund_id__isnull=False).annotate(
         h=Sum("held"), r=Sum("held_reserved"), c=Sum("cost_basis")
     )
     summed = {(row["investor_id"], row["fund_id"]): (row["h"], row["r"], row["c"]) for row in held}
@@ -306,8 +308,10 @@ def posting_differences() -> list[str]:
         if summed.pop((h.investor_id, h.fund_id), (0, 0, 0)) != (h.held, h.reserved, h.cost_basis):
             lines.append(f"postings of holding {h.investor_id}/{h.fund_id} do not add up")
     lines += [f"postings for unknown holding {k}" for k, v in summed.items() if any(v)]
-    funds = sums.filter(investor_id=None).annotate(
-        c=Sum("fund_cash"), s=Sum("fund_shares"), p=Sum("fund_pending")
+    funds = (
+        FundPosting.objects.values("fund_id")
+        .annotate(c=Sum("cash"), s=Sum("shares"), p=Sum("pending"))
+        .order_by()
     )
     summed = {row["fund_id"]: (row["c"], row["s"], row["p"]) for row in funds}
     for f in Fund.objects.all():

@@ -26,7 +26,7 @@ from config.db import insert_rows
 from config.scale import Sizes, bulk_load, chunked, progress
 
 from . import ledger, market, replay
-from .models import Event, Investor, Posting
+from .models import Event, FundPosting, Investor, Posting
 from .services import _lock_sequence
 
 DAYS = 730
@@ -37,17 +37,8 @@ ACTIONS = ["deposit", "withdraw", "subscribe", "redeem", "order", "cancel"]
 WEIGHTS = [5, 2, 12, 3, 70, 8]
 
 
-# Amounts that ``ledger.postings`` rows may carry (the missing ones are zero).
-POSTING_AMOUNTS = (
-    "available",
-    "reserved",
-    "held",
-    "held_reserved",
-    "cost_basis",
-    "fund_cash",
-    "fund_shares",
-    "fund_pending",
-)
+# Amounts a ``ledger.postings`` holder row may carry (cash rows have no holding ones: zero).
+HOLDER_AMOUNTS = ("available", "reserved", "held", "held_reserved", "cost_basis")
 
 
 class LedgerNotEmpty(Exception):
@@ -484,19 +475,32 @@ def _insert_events(events: list[tuple], have: int) -> None:
                     for sequence, (type_, stream, version, payload, at, actor) in chunk
                 ),
             )
+            moved = [
+                (sequence, adapt(at), ledger.postings(type_, payload))
+                for sequence, (type_, _, _, payload, at, _) in chunk
+            ]
             insert_rows(
                 Posting,
-                ("sequence", "occurred_at", "investor_id", "fund_id", *POSTING_AMOUNTS),
+                ("sequence", "occurred_at", "investor_id", "fund_id", *HOLDER_AMOUNTS),
                 (
                     (
                         sequence,
-                        adapt(at),
-                        row.get("investor_id"),
+                        at,
+                        row["investor_id"],
                         row.get("fund_id"),
-                        *(row.get(f, 0) for f in POSTING_AMOUNTS),
+                        *(row.get(f, 0) for f in HOLDER_AMOUNTS),
                     )
-                    for sequence, (type_, _, _, payload, at, _) in chunk
-                    for row in ledger.postings(type_, payload)
+                    for sequence, at, postings in moved
+                    for row in postings.holders
+                ),
+            )
+            insert_rows(
+                FundPosting,
+                ("sequence", "occurred_at", "fund_id", "cash", "shares", "pending"),
+                (
+                    (sequence, at, row["fund_id"], row["cash"], row["shares"], row["pending"])
+                    for sequence, at, postings in moved
+                    for row in postings.funds
                 ),
             )
         bar.update(len(chunk))

@@ -21,6 +21,7 @@ from .models import (
     Copyright,
     Event,
     Fund,
+    FundPosting,
     Holding,
     Investor,
     LedgerSequence,
@@ -97,12 +98,17 @@ def _append(
         idempotency_key=idempotency_key or None,
     )
     project(event)
-    Posting.objects.bulk_create(
-        Posting(sequence=event.sequence, occurred_at=event.occurred_at, **row)
-        for row in ledger.postings(type_, payload)
-    )
+    write_postings(event)
     metrics.record(event)
     return event
+
+
+def write_postings(event: Event) -> None:
+    """The event's changes to each balance, as deltas, for time travel (``Posting``)."""
+    moved = ledger.postings(event.type, event.payload)
+    at = {"sequence": event.sequence, "occurred_at": event.occurred_at}
+    Posting.objects.bulk_create(Posting(**at, **row) for row in moved.holders)
+    FundPosting.objects.bulk_create(FundPosting(**at, **row) for row in moved.funds)
 
 
 def project(event: Event) -> None:

@@ -9,7 +9,7 @@ from django.db import connection
 from accounts import scale as accounts_scale
 from config.scale import Sizes
 from investments import replay, scale, selectors
-from investments.models import Event, Fund, Investor, Order, Posting, Trade
+from investments.models import Event, Fund, FundPosting, Investor, Order, Posting, Trade
 from tests.factories import investor_with_cash
 
 from .helpers import assert_invariants
@@ -38,16 +38,16 @@ def test_seeded_ledger_passes_the_audit_with_a_live_market(seeded):
 
 
 def test_seeding_again_adds_nothing(seeded):
-    events, postings = Event.objects.count(), Posting.objects.count()
+    counts = [Event.objects.count(), Posting.objects.count(), FundPosting.objects.count()]
     scale.seed(SIZES, seeded)
-    assert (Event.objects.count(), Posting.objects.count()) == (events, postings)
+    assert [Event.objects.count(), Posting.objects.count(), FundPosting.objects.count()] == counts
 
 
 def test_an_interrupted_seeding_finishes_on_the_next_run(seeded):
     total = Event.objects.count()
     keep = total // 2
     with connection.cursor() as cursor:  # as if it had stopped half-way
-        for table in (Posting, Event):
+        for table in (Posting, FundPosting, Event):
             table_name = table._meta.db_table
             cursor.execute(f"DELETE FROM {table_name} WHERE sequence > %s", [keep])  # noqa: S608
     scale.seed(SIZES, seeded)
