@@ -288,11 +288,9 @@ def _match(sequence, fund, market, order, moment, low, high) -> None:
     other = Order.Side.SELL if order.side == Order.Side.BUY else Order.Side.BUY
     resting = Order.objects.filter(
         fund=fund, status=Order.Status.OPEN, side=other, price=order.price
-    ).exclude(pk=order.pk)
-    for counter in resting.order_by("sequence"):
-        order.refresh_from_db()
-        if order.remaining == 0:
-            break
+    ).order_by("sequence")
+    # One counter-order at a time: a deep book at this price is never read past what fills.
+    while order.remaining and (counter := resting.first()) is not None:
         buy, sell = (order, counter) if order.side == Order.Side.BUY else (counter, order)
         quantity = min(buy.remaining, sell.remaining)
         value = order.price * quantity
@@ -331,6 +329,9 @@ def _match(sequence, fund, market, order, moment, low, high) -> None:
             actor=None,
             at=moment,
         )
+        order.remaining -= quantity  # what the projection just wrote, without reading it back
+        if order is buy:
+            order.cash_reserved -= spent + refund
 
 
 @atomic_with_retry
@@ -434,16 +435,16 @@ def project(event) -> None:
     elif t == "trade_executed":
         q = p["quantity"]
         value = p["price"] * q
-        buy = Order.objects.get(pk=p["buy_order_id"])
-        buy.remaining -= q
-        buy.cash_reserved -= p["spent"] + p["refund"]
-        buy.status = Order.Status.FILLED if buy.remaining == 0 else Order.Status.OPEN
-        buy.save(update_fields=["remaining", "cash_reserved", "status"])
         # SET order matters: MariaDB evaluates assignments left to right on the updated row, so
         # whatever reads a column comes before the assignment to it (SQLite reads the old row).
-        Order.objects.filter(pk=p["sell_order_id"]).update(
-            status=Case(When(remaining=q, then=Value(Order.Status.FILLED)), default=F("status")),
+        filled = Case(When(remaining=q, then=Value(Order.Status.FILLED)), default=F("status"))
+        Order.objects.filter(pk=p["buy_order_id"]).update(
+            status=filled,
             remaining=F("remaining") - q,
+            cash_reserved=F("cash_reserved") - p["spent"] - p["refund"],
+        )
+        Order.objects.filter(pk=p["sell_order_id"]).update(
+            status=filled, remaining=F("remaining") - q
         )
         Investor.objects.filter(pk=p["buyer_id"]).update(
             cash_reserved=F("cash_reserved") - p["spent"] - p["refund"],
