@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import operator
 from datetime import date, datetime
 from decimal import Decimal
+from functools import reduce
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from config.db import insert_rows
@@ -146,13 +148,9 @@ def portfolio_state(*, investor_id: int, until: datetime) -> ledger.State:
             "pending": row["p"],
             "created_at": fund.created_at.isoformat(),
         }
-        last = (
-            Trade.objects.filter(fund_id=fund.pk, executed_at__lte=until)
-            .order_by("-executed_at", "-id")
-            .values_list("price", flat=True)
-            .first()
-        )
-        state.market(fund.pk)["last_price"] = last
+        state.market(fund.pk)["last_price"] = None
+    for fund_id, price in _last_prices(fund_ids, until).items():
+        state.market(fund_id)["last_price"] = price
     for c in Copyright.objects.filter(fund_id__in=fund_ids, acquired_at__lte=until):
         state.copyrights[c.pk] = {
             "fund_id": c.fund_id,
@@ -163,6 +161,26 @@ def portfolio_state(*, investor_id: int, until: datetime) -> ledger.State:
     if mcpi is not None:
         state.mcpi[mcpi.at.isoformat()] = mcpi.value
     return state
+
+
+def _last_prices(fund_ids: list[int], until: datetime) -> dict[int, int]:
+    """Each fund's last trade price at ``until``. The latest moment per fund first, which the
+    (fund, executed_at) index answers by jumping to one entry per fund; "newest trade at or before
+    T" as one ORDER BY … LIMIT 1 per fund lets MariaDB walk back from the newest trade instead,
+    through tens of thousands of a busy fund's rows."""
+    latest = (
+        Trade.objects.filter(fund_id__in=fund_ids, executed_at__lte=until)
+        .values_list("fund_id")
+        .annotate(at=Max("executed_at"))
+        .order_by()
+    )
+    moments = [Q(fund_id=fund_id, executed_at=at) for fund_id, at in latest]
+    if not moments:
+        return {}
+    # Trades of one fund at the same moment: the highest id is the last (ascending order, so the
+    # dict keeps it).
+    trades = Trade.objects.filter(reduce(operator.or_, moments)).order_by("id")
+    return dict(trades.values_list("fund_id", "price"))
 
 
 def _live_market(state: ledger.State) -> None:
