@@ -67,22 +67,25 @@ def order_plan(fund_id: int = 1, *, people: int = 200) -> OrderPlan:
     low, high = market.price_range(reference)
     price = min(max(reference // market.tick() * market.tick(), low), high)
     open_at_price = Order.objects.filter(fund=fund, status="open", price=price)
-    holders = (
+    holders = list(
         Holding.objects.filter(fund=fund, held__gt=0, investor__user__is_active=True)
         .exclude(investor__in=open_at_price.filter(side="buy").values("investor"))
         .order_by("-held")
         .values_list("investor__user_id", "held")[:people]
     )
-    shares = dict(holders)
     need = price + market.fee(price)
     cash = dict(
         Investor.objects.filter(cash_available__gte=need, user__is_active=True)
-        .exclude(user_id__in=shares)
         .exclude(pk__in=open_at_price.filter(side="sell").values("investor"))
         .order_by("-cash_available")
-        .values_list("user_id", "cash_available")[:people]
+        .values_list("user_id", "cash_available")
     )
-    buyer_ids = list(cash)
+    if not any(user_id not in dict(holders) for user_id in cash):
+        holders = holders[: (len(holders) + 1) // 2]  # everyone holds: half sell, half buy
+    shares = dict(holders)
+    # Buyers never sell and sellers never buy: no one meets their own order.
+    buyer_ids = [user_id for user_id in cash if user_id not in shares][:people]
+    cash = {user_id: cash[user_id] for user_id in buyer_ids}
     if not shares or not buyer_ids:
         raise MissingData(
             f"fund {fund_id} needs holders ({len(shares)}) and buyers with cash ({len(buyer_ids)})"
