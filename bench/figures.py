@@ -80,9 +80,11 @@ def order_plan(fund_id: int = 1, *, people: int = 200) -> OrderPlan:
         .order_by("-cash_available")
         .values_list("user_id", "cash_available")
     )
-    if not any(user_id not in dict(holders) for user_id in cash):
-        holders = holders[: (len(holders) + 1) // 2]  # everyone holds: half sell, half buy
     shares = dict(holders)
+    if cash and all(user_id in shares for user_id in cash):
+        # Everyone with cash also holds: the richer half buys, the other holders sell.
+        rich = set(list(cash)[: max(1, len(cash) // 2)])
+        shares = {user_id: held for user_id, held in holders if user_id not in rich}
     # Buyers never sell and sellers never buy: no one meets their own order.
     buyer_ids = [user_id for user_id in cash if user_id not in shares][:people]
     cash = {user_id: cash[user_id] for user_id in buyer_ids}
