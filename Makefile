@@ -8,7 +8,7 @@ DEVSTAMP := $(VENV)/.installed-dev
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 
-.PHONY: run test install install-dev migrate demo lint format serve gunicorn clean
+.PHONY: run test install install-dev migrate demo lint format serve gunicorn bench clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python $(PYTHON_VERSION) is needed (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -53,6 +53,15 @@ format: install-dev
 gunicorn: migrate
 	$(BIN)/python manage.py collectstatic --no-input -v 0
 	$(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi
+
+## make bench: seed (if needed), serve with gunicorn on MariaDB + Redis, load it, print the table
+## (README: Speed). Options go in BENCH_ARGS, e.g. BENCH_ARGS="--scale 0.01 --duration 3".
+bench: export DATABASE_URL ?= mysql://root@127.0.0.1:3306/okcow_bench
+bench: export REDIS_URL ?= redis://127.0.0.1:6379/3
+bench: install-dev
+	$(BIN)/python -m bench.database
+	$(BIN)/python manage.py migrate --no-input -v 0
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles

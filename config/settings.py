@@ -319,3 +319,6 @@ LOGGING = {
 }
 
 SITE_NAME = "okcow"
+
+# `make bench` only: the ceiling views under /_bench/ (bench/ceiling.py). Never in production.
+BENCH_VIEWS = env_bool("OKCOW_BENCH", False)

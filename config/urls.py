@@ -17,3 +17,6 @@ urlpatterns = [
     path("readyz", views.readiness, name="readiness"),
     path("metrics", views.metrics, name="metrics"),
 ]
+
+if settings.BENCH_VIEWS:  # the benchmark's ceiling views (`make bench`), never in production
+    urlpatterns.append(path("_bench/", include("bench.ceiling")))

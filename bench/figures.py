@@ -1,0 +1,208 @@
+"""In-process figures: the bare write transaction, orders through the service layer, projection
+rebuild and time travel. Each returns plain numbers for the report."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from django.db.models import Max, Min
+
+from accounts.models import User
+from investments import market, replay, selectors
+from investments.models import Event, Fund, Holding, Investor, Market, Order, Trade
+from investments.services import LedgerError
+
+from . import ceiling
+from .server import ROOT
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def bare_transactions(seconds: float) -> tuple[float, float, float]:
+    """Locked update + insert per transaction, back to back: (per second, p50 ms, p99 ms)."""
+    ceiling.ensure_tables()
+    rng = random.Random(1)
+    times = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        ceiling.locked_write(rng.randint(1, ceiling.COUNTERS))
+        times.append(time.perf_counter() - started)
+    return len(times) / sum(times), percentile(times, 50) * 1000, percentile(times, 99) * 1000
+
+
+class MissingData(Exception):
+    """The seeded data cannot carry this scenario (reported as an error row)."""
+
+
+@dataclass
+class OrderPlan:
+    """Who buys and who sells on one fund, at one price on the tick, so every pair trades."""
+
+    fund_id: int
+    price: int
+    buyers: list[User]
+    sellers: list[User]
+    shares: dict[int, int]  # seller user id -> shares free to sell
+    cash: dict[int, int]  # buyer user id -> cash available
+    need: int  # cash one buy order reserves
+
+
+def order_plan(fund_id: int = 1, *, people: int = 200) -> OrderPlan:
+    fund = Fund.objects.filter(pk=fund_id).first()
+    if fund is None:
+        raise MissingData(f"no fund {fund_id}")
+    reference = market.reference_price(Market.objects.filter(fund=fund).first(), fund)
+    low, high = market.price_range(reference)
+    price = min(max(reference // market.tick() * market.tick(), low), high)
+    open_at_price = Order.objects.filter(fund=fund, status="open", price=price)
+    holders = list(
+        Holding.objects.filter(fund=fund, held__gt=0, investor__user__is_active=True)
+        .exclude(investor__in=open_at_price.filter(side="buy").values("investor"))
+        .order_by("-held")
+        .values_list("investor__user_id", "held")[:people]
+    )
+    need = price + market.fee(price)
+    cash = dict(
+        Investor.objects.filter(cash_available__gte=need, user__is_active=True)
+        .exclude(pk__in=open_at_price.filter(side="sell").values("investor"))
+        .order_by("-cash_available")
+        .values_list("user_id", "cash_available")
+    )
+    shares = dict(holders)
+    if cash and all(user_id in shares for user_id in cash):
+        # Everyone with cash also holds: the richer half buys, the other holders sell.
+        rich = set(list(cash)[: max(1, len(cash) // 2)])
+        shares = {user_id: held for user_id, held in holders if user_id not in rich}
+    # Buyers never sell and sellers never buy: no one meets their own order.
+    buyer_ids = [user_id for user_id in cash if user_id not in shares][:people]
+    cash = {user_id: cash[user_id] for user_id in buyer_ids}
+    if not shares or not buyer_ids:
+        raise MissingData(
+            f"fund {fund_id} needs holders ({len(shares)}) and buyers with cash ({len(buyer_ids)})"
+        )
+    users = User.objects.in_bulk([*shares, *buyer_ids])
+    return OrderPlan(
+        fund_id=fund.pk,
+        price=price,
+        buyers=[users[i] for i in buyer_ids if users[i].can_write],
+        sellers=[users[i] for i in shares if users[i].can_write],
+        shares=shares,
+        cash=cash,
+        need=need,
+    )
+
+
+@dataclass
+class OrderRun:
+    placed: int
+    refused: int
+    trades: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    price: int
+
+    @property
+    def rate(self) -> float:
+        return self.placed / self.seconds if self.seconds else 0.0
+
+
+def service_orders(count: int, fund_id: int = 1) -> OrderRun:
+    """``count`` orders of one share through investments.market.place_order, buys and sells
+    alternating at one price from different people, so (almost) every sell meets a buy."""
+    plan = order_plan(fund_id)
+    left, cash = dict(plan.shares), dict(plan.cash)
+    trades_before = Trade.objects.filter(fund_id=plan.fund_id).count()
+    times, refused = [], 0
+    b = s = 0
+    started = time.perf_counter()
+    for n in range(count):
+        if n % 2:
+            sellers = [u for u in plan.sellers if left[u.pk] > 0]
+            if not sellers:
+                raise MissingData(f"the holders of fund {fund_id} ran out of shares after {n}")
+            user, side = sellers[s % len(sellers)], "sell"
+            s += 1
+        else:
+            buyers = [u for u in plan.buyers if cash[u.pk] >= plan.need]
+            if not buyers:
+                raise MissingData(f"the buyers on fund {fund_id} ran out of cash after {n}")
+            user, side = buyers[b % len(buyers)], "buy"
+            b += 1
+        t0 = time.perf_counter()
+        try:
+            market.place_order(
+                user=user, fund_id=plan.fund_id, side=side, price=plan.price, quantity=1
+            )
+        except LedgerError:
+            refused += 1
+        else:
+            if side == "sell":
+                left[user.pk] -= 1
+            else:
+                cash[user.pk] -= plan.need
+        times.append(time.perf_counter() - t0)
+    seconds = time.perf_counter() - started
+    return OrderRun(
+        placed=count - refused,
+        refused=refused,
+        trades=Trade.objects.filter(fund_id=plan.fund_id).count() - trades_before,
+        seconds=seconds,
+        p50_ms=percentile(times, 50) * 1000,
+        p99_ms=percentile(times, 99) * 1000,
+        price=plan.price,
+    )
+
+
+def rebuild() -> tuple[int, float]:
+    """Rebuild every projection from the log: (events, seconds)."""
+    events = Event.objects.count()
+    started = time.perf_counter()
+    replay.rebuild()
+    return events, time.perf_counter() - started
+
+
+def time_travel(samples: int = 50, *, seed: int = 7) -> tuple[int, list[float]]:
+    """Portfolio at a random past moment for random investors: (events in the log, ms each)."""
+    bounds = Event.objects.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
+    ids = list(Investor.objects.values_list("pk", flat=True))
+    if not ids or bounds["first"] is None:
+        raise MissingData("no investors or no events")
+    rng = random.Random(seed)
+    times = []
+    for _ in range(samples):
+        investor = Investor.objects.get(pk=rng.choice(ids))
+        at = bounds["first"] + (bounds["last"] - bounds["first"]) * rng.random()
+        started = time.perf_counter()
+        selectors.portfolio(investor=investor, at=at)
+        times.append((time.perf_counter() - started) * 1000)
+    return Event.objects.count(), times
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def audit(env: dict) -> tuple[bool, str]:
+    """`manage.py audit` in its own process (what an operator runs)."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "audit"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    return done.returncode == 0, (done.stdout + done.stderr).strip()

@@ -1,0 +1,108 @@
+"""Start and stop gunicorn for the benchmark: production settings, config/gunicorn.conf.py, on
+127.0.0.1 at a free port, with the ceiling views mounted (OKCOW_BENCH=1)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(*, port: int, workers: int, var: Path, base: dict | None = None) -> dict:
+    """The production environment, adjusted only where plain HTTP on loopback needs it."""
+    env = dict(os.environ if base is None else base)
+    env.update(
+        DJANGO_ENV="production",
+        DJANGO_DEBUG="0",
+        ALLOWED_HOSTS="127.0.0.1",
+        # Nothing terminates TLS on loopback: no redirect to https (cookies stay "secure"; wrk
+        # sends them anyway).
+        SECURE_SSL_REDIRECT="0",
+        OKCOW_BENCH="1",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS=str(workers),
+        # Our own metrics directory: gunicorn empties it at start, so never share /tmp's default.
+        PROMETHEUS_MULTIPROC_DIR=str(var / "prometheus"),
+    )
+    env.setdefault("SECRET_KEY", "bench-" + os.urandom(48).hex())
+    return env
+
+
+def collectstatic(env: dict) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+
+
+@contextmanager
+def gunicorn(*, workers: int, var: Path, env: dict | None = None, ready_timeout: float = 60):
+    """Yield the base URL of a running gunicorn; its whole process group is killed on exit."""
+    var.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = server_env(port=port, workers=workers, var=var, base=env)
+    Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+    collectstatic(env)
+    log = (var / "gunicorn.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so the workers die with it
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, process, ready_timeout, var / "gunicorn.log")
+        yield base
+    finally:
+        _stop(process)
+        log.close()
+
+
+def _wait_ready(base: str, process: subprocess.Popen, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text()[-3000:]
+            raise RuntimeError(f"gunicorn exited ({process.returncode}):\n{tail}")
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError) as error:
+            last = str(error)
+        time.sleep(0.3)
+    raise RuntimeError(f"gunicorn not ready after {timeout:.0f} s ({last})")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=25)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
