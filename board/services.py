@@ -189,8 +189,8 @@ def vote_post(*, user: User, post_id: int) -> VoteResult:
     _invalidate(post)
     direction = "down" if deleted else "up"
     transaction.on_commit(lambda: metrics.VOTES.labels("post", direction).inc())
-    count = Post.objects.values_list("vote_count", flat=True).get(pk=post.pk)
-    return VoteResult(voted=not deleted, count=count)
+    # The row is locked, so its count plus this change is the count.
+    return VoteResult(voted=not deleted, count=post.vote_count + (-1 if deleted else 1))
 
 
 @atomic_with_retry
@@ -208,8 +208,7 @@ def vote_comment(*, user: User, comment_id: int) -> VoteResult:
     transaction.on_commit(lambda: cache.delete(post_cache_key(comment.post_id)))
     direction = "down" if deleted else "up"
     transaction.on_commit(lambda: metrics.VOTES.labels("comment", direction).inc())
-    count = Comment.objects.values_list("vote_count", flat=True).get(pk=comment.pk)
-    return VoteResult(voted=not deleted, count=count)
+    return VoteResult(voted=not deleted, count=comment.vote_count + (-1 if deleted else 1))
 
 
 def _require_staff(user: User) -> None:
