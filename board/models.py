@@ -29,9 +29,18 @@ class Category(models.Model):
     def is_board(self) -> bool:
         return self.parent_id is None
 
+    @property
+    def board_id(self) -> int:
+        """The top-level board this category is (or belongs to)."""
+        return self.parent_id or self.pk
+
 
 class Post(models.Model):
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="posts")
+    # The top-level board of ``category`` (itself when the post sits in a board), kept by the
+    # services on create and move: a board's list is then one index range, not an IN over its
+    # sub-categories that MariaDB can only merge and sort. The list index below serves its FK.
+    board = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+", db_index=False)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts"
     )
@@ -45,8 +54,13 @@ class Post(models.Model):
     vote_count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        # Lists filter by category and activity and go newest first; id grows with time.
-        indexes = [models.Index(fields=["category", "is_active", "-id"], name="post_list_idx")]
+        # Lists filter by category, board or nothing, and by activity, and go newest first (id
+        # grows with time): each list reads its page's ids from one of these, index only.
+        indexes = [
+            models.Index(fields=["category", "is_active", "-id"], name="post_list_idx"),
+            models.Index(fields=["board", "is_active", "-id"], name="post_board_list_idx"),
+            models.Index(fields=["is_active", "-id"], name="post_site_list_idx"),
+        ]
 
     def __str__(self):
         return self.title

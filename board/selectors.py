@@ -12,6 +12,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 
+from accounts.models import User
+
 from .models import Category, Comment, Post, PostVersion
 from .services import post_cache_key, profile_cache_key
 
@@ -54,18 +56,27 @@ def parse_page(value) -> int:
     return min(max(number, 1), 1_000_000)
 
 
+def _fulltext_terms(q: str) -> str:
+    """Every word required, as a prefix: ``+word*`` in MariaDB's boolean mode."""
+    words = " ".join(f"+{w}*" for w in q.replace('"', " ").split() if w.strip("+-*<>()~@"))
+    return "".join(c for c in words if c not in '<>()~@"')
+
+
 def _search(queryset: QuerySet, q: str) -> QuerySet:
+    """Posts of ``queryset`` whose title and content hold every word of ``q``, or whose author
+    is named ``q``. On MariaDB the text part is the FULLTEXT index alone and the author part the
+    one person with that (unique) name, as a UNION: an OR across the two would make MariaDB read
+    every post."""
     if connection.vendor == "mysql":
-        words = " ".join(f"+{w}*" for w in q.replace('"', " ").split() if w.strip("+-*<>()~@"))
-        words = "".join(c for c in words if c not in '<>()~@"')
-        return queryset.filter(
-            Q(
-                pk__in=Post.objects.extra(
-                    where=["MATCH (title, content) AGAINST (%s IN BOOLEAN MODE)"], params=[words]
-                ).values("pk")
-            )
-            | Q(author__username__iexact=q.strip())
+        matched = queryset.extra(
+            where=["MATCH (title, content) AGAINST (%s IN BOOLEAN MODE)"],
+            params=[_fulltext_terms(q)],
         )
+        author = User.objects.filter(username__iexact=q.strip()).values_list("pk", flat=True)
+        author_id = author.first() if " " not in q.strip() else None
+        if author_id is None:
+            return matched
+        return matched.values("pk").union(queryset.filter(author_id=author_id).values("pk"))
     # Fallback (SQLite): every word must appear in the title, the content or the author's name.
     for word in q.split():
         queryset = queryset.filter(
@@ -78,14 +89,16 @@ def _search(queryset: QuerySet, q: str) -> QuerySet:
 
 def post_list(*, category: Category | None = None, q: str = "", page: int = 1) -> Page:
     """Newest first. Totals come from stored per-category counts when not searching; the page's
-    rows are found by id first (a narrow index scan, a deferred join) then loaded, so deep pages
-    do not drag whole rows through the offset."""
+    rows are found by id first (an index-only scan of the list's index: whole site, a board, or
+    a sub-category) then loaded, so deep pages do not drag whole rows through the offset."""
     posts = Post.objects.filter(is_active=True)
     counts = Category.objects.all()
-    if category is not None:
-        ids = [category.pk, *category.children.values_list("pk", flat=True)]
-        posts = posts.filter(category_id__in=ids)
-        counts = counts.filter(pk__in=ids)
+    if category is not None and category.is_board:
+        posts = posts.filter(board=category)
+        counts = counts.filter(Q(pk=category.pk) | Q(parent=category))
+    elif category is not None:
+        posts = posts.filter(category=category)
+        counts = counts.filter(pk=category.pk)
     capped = False
     if q:
         posts = _search(posts, q)
@@ -97,9 +110,11 @@ def post_list(*, category: Category | None = None, q: str = "", page: int = 1) -
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(page, pages)
     start = (page - 1) * PAGE_SIZE
-    ids = list(posts.order_by("-id").values_list("pk", flat=True)[start : start + PAGE_SIZE])
-    items = list(
-        Post.objects.filter(pk__in=ids).select_related("author", "category").order_by("-id")
+    ids = list(posts.order_by("-pk").values_list("pk", flat=True)[start : start + PAGE_SIZE])
+    items = (
+        list(Post.objects.filter(pk__in=ids).select_related("author", "category").order_by("-id"))
+        if ids
+        else []
     )
     return Page(items=items, number=page, size=PAGE_SIZE, total=total, capped=capped)
 
@@ -120,18 +135,30 @@ def post_detail(post_id: int) -> dict | None:
         )
         if post is None:
             return None
-        data = {"post": post, "html": render_markdown(post.content)}
+        # The first comment page rides along: every write that changes it drops this key.
+        data = {
+            "post": post,
+            "html": render_markdown(post.content),
+            "comments": _comments(post, 0),
+        }
         cache.set(key, data, 300)
     return data
 
 
-def comment_page(post: Post, page: int) -> Page:
-    comments = Comment.objects.filter(post=post, is_active=True)
+def _comments(post: Post, start: int) -> list[Comment]:
+    if not post.comment_count:
+        return []
+    comments = Comment.objects.filter(post=post, is_active=True).select_related("author")
+    return list(comments.order_by("id")[start : start + PAGE_SIZE])
+
+
+def comment_page(post: Post, page: int, first: list[Comment] | None = None) -> Page:
+    """A page of the post's comments; ``first`` is page 1 when the caller has it cached."""
     total = post.comment_count
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(page, pages)
-    start = (page - 1) * PAGE_SIZE
-    items = list(comments.select_related("author").order_by("id")[start : start + PAGE_SIZE])
+    cached = page == 1 and first is not None
+    items = first if cached else _comments(post, (page - 1) * PAGE_SIZE)
     return Page(items=items, number=page, size=PAGE_SIZE, total=total)
 
 

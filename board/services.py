@@ -66,7 +66,9 @@ def create_post(*, user: User, category: Category, title: str, content: str) -> 
     _require_writer(user)
     if POST_LIMIT.hit(str(user.pk)) > POST_LIMIT.limit:
         raise RateLimited(f"Too many posts; try again in {POST_LIMIT.window_minutes} minute(s).")
-    post = Post.objects.create(author=user, category=category, title=title, content=content)
+    post = Post.objects.create(
+        author=user, category=category, board_id=category.board_id, title=title, content=content
+    )
     PostVersion.objects.create(
         post=post, version=0, title=title, content=content, category=category, editor=user
     )
@@ -87,8 +89,8 @@ def edit_post(*, user: User, post_id: int, title: str, content: str, category: C
         Category.objects.filter(pk=post.category_id).update(post_count=F("post_count") - 1)
         Category.objects.filter(pk=category.pk).update(post_count=F("post_count") + 1)
     post.title, post.content, post.category = title, content, category
-    post.updated_at = timezone.now()
-    post.save(update_fields=["title", "content", "category", "updated_at"])
+    post.board_id, post.updated_at = category.board_id, timezone.now()
+    post.save(update_fields=["title", "content", "category", "board", "updated_at"])
     PostVersion.objects.create(
         post=post,
         version=(last or 0) + 1,
@@ -187,8 +189,8 @@ def vote_post(*, user: User, post_id: int) -> VoteResult:
     _invalidate(post)
     direction = "down" if deleted else "up"
     transaction.on_commit(lambda: metrics.VOTES.labels("post", direction).inc())
-    count = Post.objects.values_list("vote_count", flat=True).get(pk=post.pk)
-    return VoteResult(voted=not deleted, count=count)
+    # The row is locked, so its count plus this change is the count.
+    return VoteResult(voted=not deleted, count=post.vote_count + (-1 if deleted else 1))
 
 
 @atomic_with_retry
@@ -206,8 +208,7 @@ def vote_comment(*, user: User, comment_id: int) -> VoteResult:
     transaction.on_commit(lambda: cache.delete(post_cache_key(comment.post_id)))
     direction = "down" if deleted else "up"
     transaction.on_commit(lambda: metrics.VOTES.labels("comment", direction).inc())
-    count = Comment.objects.values_list("vote_count", flat=True).get(pk=comment.pk)
-    return VoteResult(voted=not deleted, count=count)
+    return VoteResult(voted=not deleted, count=comment.vote_count + (-1 if deleted else 1))
 
 
 def _require_staff(user: User) -> None:
@@ -239,3 +240,11 @@ def moderate_comment(
     return ModerationAction.objects.create(
         moderator=moderator, action=action, comment=comment, reason=reason
     )
+
+
+@atomic_with_retry
+def rehome_category(*, category: Category) -> None:
+    """After a category moved under another board (admin), point its posts, and its children's
+    posts when it became a board itself, at their board again."""
+    Post.objects.filter(category=category).update(board_id=category.board_id)
+    Post.objects.filter(category__parent=category).update(board_id=category.pk)

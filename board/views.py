@@ -89,7 +89,8 @@ def post_detail(request, pk):
     if data is None:
         raise Http404("No such post.")
     post = data["post"]
-    comments = selectors.comment_page(post, selectors.parse_page(request.GET.get("page")))
+    page = selectors.parse_page(request.GET.get("page"))
+    comments = selectors.comment_page(post, page, first=data.get("comments"))
     voted = request.user.is_authenticated and post.votes.filter(user=request.user).exists()
     return render(
         request,
@@ -109,8 +110,10 @@ def post_detail(request, pk):
 @require_POST
 @vary_on_headers("HX-Request")
 def post_vote(request, pk):
-    _active_post(pk)
-    result = services.vote_post(user=request.user, post_id=pk)
+    try:
+        result = services.vote_post(user=request.user, post_id=pk)
+    except Post.DoesNotExist:
+        raise Http404("No such post.") from None
     if request.htmx:
         return render(
             request,

@@ -272,16 +272,41 @@ def test_list_page_query_count_is_fixed(client, sub, django_assert_num_queries):
         client.get(reverse("board:index"))
 
 
-def test_post_page_query_count_is_fixed(client, post, django_assert_num_queries):
+def test_post_page_query_count_is_fixed(
+    client, post, django_assert_num_queries, django_capture_on_commit_callbacks
+):
     make_comment(post=post)
     client.get(reverse("board:post", args=[post.pk]))
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(0):  # the post and its first comments come from the cache
         client.get(reverse("board:post", args=[post.pk]))
-    for _ in range(25):
-        make_comment(post=post)
+    with django_capture_on_commit_callbacks(execute=True):  # drops the cached page
+        for _ in range(25):
+            make_comment(post=post)
     client.get(reverse("board:post", args=[post.pk]))
-    with django_assert_num_queries(1):
-        client.get(reverse("board:post", args=[post.pk]))
+    with django_assert_num_queries(0):
+        response = client.get(reverse("board:post", args=[post.pk]))
+    assert response.content.count(b'<li id="comment-') == 20
+    with django_assert_num_queries(1):  # a later page reads its comments
+        response = client.get(reverse("board:post", args=[post.pk]) + "?page=2")
+    assert response.content.count(b'<li id="comment-') == 6
+
+
+def test_post_page_for_a_member_costs_the_person_and_their_vote(
+    user_client, post, django_assert_num_queries
+):
+    make_comment(post=post)
+    user_client.get(reverse("board:post", args=[post.pk]))
+    with django_assert_num_queries(2):  # the logged-in person, whether they voted
+        user_client.get(reverse("board:post", args=[post.pk]))
+
+
+def test_a_new_comment_shows_on_a_cached_post_page(
+    client, post, other, django_capture_on_commit_callbacks
+):
+    client.get(reverse("board:post", args=[post.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        make_comment(post=post, author=other, content="fresh words")
+    assert b"fresh words" in client.get(reverse("board:post", args=[post.pk])).content
 
 
 # --- Cache ----------------------------------------------------------------------------------
@@ -430,12 +455,15 @@ def test_every_demo_page_renders(client):
     assert "안녕하세요" in client.get(reverse("board:index")).content.decode()
 
 
-def test_staff_hide_a_comment_from_the_post_page(client, staff, other, post):
+def test_staff_hide_a_comment_from_the_post_page(
+    client, staff, other, post, django_capture_on_commit_callbacks
+):
     comment = make_comment(post=post, author=other, content="rude words")
     login(client, staff)
     assert "Hide comment" in client.get(reverse("board:post", args=[post.pk])).content.decode()
     url = reverse("board:comment_moderate", args=[comment.pk])
-    assert client.post(url, {"reason": "rude", "action": "hide"}).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):  # drops the cached post page
+        assert client.post(url, {"reason": "rude", "action": "hide"}).status_code == 302
     assert "rude words" not in client.get(reverse("board:post", args=[post.pk])).content.decode()
     assert ModerationAction.objects.get().comment_id == comment.pk
     assert client.post(url, {"reason": "again", "action": "hide"}).status_code == 404
