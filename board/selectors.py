@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 import markdown
 import nh3
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 
 from accounts.models import User
+from config.db import StatementTimeout, statement_time_limit
 
 from .models import Category, Comment, Post, PostVersion
 from .services import post_cache_key, profile_cache_key
@@ -21,6 +23,10 @@ PAGE_SIZE = 20
 # A search's total is counted exactly up to this many matches, so a broad search never scans
 # millions of rows just to print a number; beyond it the page says "more than N".
 SEARCH_COUNT_CAP = 10_000
+
+
+class SearchTooBroad(Exception):
+    """A search that MariaDB could not answer within ``BOARD_SEARCH_TIME_LIMIT``."""
 
 
 @dataclass
@@ -99,14 +105,25 @@ def post_list(*, category: Category | None = None, q: str = "", page: int = 1) -
     elif category is not None:
         posts = posts.filter(category=category)
         counts = counts.filter(pk=category.pk)
-    capped = False
-    if q:
-        posts = _search(posts, q)
-        total = posts.order_by()[: SEARCH_COUNT_CAP + 1].count()
-        capped = total > SEARCH_COUNT_CAP
-        total = min(total, SEARCH_COUNT_CAP)
-    else:
+    if not q:
         total = counts.aggregate(n=Sum("post_count"))["n"] or 0
+        return _page(posts, total, page)
+    try:
+        with statement_time_limit(settings.BOARD_SEARCH_TIME_LIMIT):
+            posts = _search(posts, q)
+            total = posts.order_by()[: SEARCH_COUNT_CAP + 1].count()
+            result = _page(posts, min(total, SEARCH_COUNT_CAP), page)
+    except StatementTimeout:
+        raise SearchTooBroad(
+            "So many posts hold these words that they cannot be listed in time; "
+            "add a less common word."
+        ) from None
+    result.capped = total > SEARCH_COUNT_CAP
+    return result
+
+
+def _page(posts: QuerySet, total: int, page: int) -> Page:
+    """Page ``page`` of ``posts`` (of ``total``), newest first."""
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(page, pages)
     start = (page - 1) * PAGE_SIZE
@@ -116,7 +133,7 @@ def post_list(*, category: Category | None = None, q: str = "", page: int = 1) -
         if ids
         else []
     )
-    return Page(items=items, number=page, size=PAGE_SIZE, total=total, capped=capped)
+    return Page(items=items, number=page, size=PAGE_SIZE, total=total)
 
 
 def render_markdown(text: str) -> str:

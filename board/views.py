@@ -20,13 +20,26 @@ def _writer(request):
 
 def _list(request, category=None):
     q = request.GET.get("q", "").strip()[:200]
-    page = selectors.post_list(
-        category=category, q=q, page=selectors.parse_page(request.GET.get("page"))
-    )
+    search_error = None
+    try:
+        page = selectors.post_list(
+            category=category, q=q, page=selectors.parse_page(request.GET.get("page"))
+        )
+    except selectors.SearchTooBroad as error:
+        page, search_error = (
+            selectors.Page(items=[], number=1, size=selectors.PAGE_SIZE, total=0),
+            str(error),
+        )
     return render(
         request,
         "board/index.html",
-        {"page": page, "category": category, "q": q, "boards": selectors.boards()},
+        {
+            "page": page,
+            "category": category,
+            "q": q,
+            "search_error": search_error,
+            "boards": selectors.boards(),
+        },
     )
 
 

@@ -1,12 +1,13 @@
 """Database helpers: retrying whole transactions on MariaDB deadlocks and lock-wait timeouts
-(SQLite: busy), and inserting many rows at once."""
+(SQLite: busy), bounding how long a statement may run, and inserting many rows at once."""
 
 import functools
 import itertools
 import logging
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from django.db import OperationalError, connection, transaction
 
@@ -14,6 +15,12 @@ logger = logging.getLogger(__name__)
 
 # MariaDB: 1213 deadlock found, 1205 lock wait timeout exceeded.
 RETRYABLE_MYSQL_CODES = frozenset({1205, 1213})
+# MariaDB: 1969 query execution was interrupted (max_statement_time exceeded).
+STATEMENT_TIMEOUT_CODE = 1969
+
+
+class StatementTimeout(Exception):
+    """A statement ran past the limit of ``statement_time_limit`` and was stopped."""
 
 
 def is_retryable(error: OperationalError) -> bool:
@@ -51,6 +58,27 @@ def atomic_with_retry(func=None, *, attempts: int = 5):
         return wrapper
 
     return decorate(func) if func is not None else decorate
+
+
+@contextmanager
+def statement_time_limit(seconds: float) -> Iterator[None]:
+    """On MariaDB, stop any statement of this block that runs longer than ``seconds`` and raise
+    ``StatementTimeout`` (for reads whose cost a visitor's input decides, like a search for a word
+    in every post). Elsewhere nothing is limited."""
+    if connection.vendor != "mysql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION max_statement_time = %s", [seconds])
+    try:
+        yield
+    except OperationalError as error:
+        if error.args and error.args[0] == STATEMENT_TIMEOUT_CODE:
+            raise StatementTimeout(str(error)) from error
+        raise
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET SESSION max_statement_time = 0")
 
 
 def insert_rows(model, fields: Sequence[str], rows: Iterable[tuple], *, batch: int = 5_000) -> int:

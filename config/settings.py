@@ -222,6 +222,11 @@ SIGNUP_WINDOW_SECONDS = env_int("SIGNUP_WINDOW_SECONDS", 60 * 60)
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
+# --- Board ----------------------------------------------------------------------------------------
+
+# Seconds MariaDB may spend on one search statement; a broader search asks for another word.
+BOARD_SEARCH_TIME_LIMIT = float(os.environ.get("BOARD_SEARCH_TIME_LIMIT", "2"))
+
 # --- Market (investments) -------------------------------------------------------------------------
 
 MARKET_TICK = env_int("MARKET_TICK", 100)  # price step, in cash

@@ -59,6 +59,19 @@ def test_search_matches_title_content_and_author(client):
     assert client.get(reverse("board:index"), {"q": "royal zebra"}).context["page"].total == 0
 
 
+def test_a_search_too_broad_to_answer_in_time_says_so_next_to_the_field(client, monkeypatch):
+    def too_broad(**kwargs):
+        raise selectors.SearchTooBroad("add a less common word")
+
+    monkeypatch.setattr(selectors, "post_list", too_broad)
+    response = client.get(reverse("board:index"), {"q": "royalty"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'aria-describedby="q-error"' in body
+    assert '<p id="q-error" class="errorlist" role="alert">add a less common word</p>' in body
+    assert response.context["page"].items == []
+
+
 def test_post_page_renders_sanitised_markdown(client, user, sub):
     post = make_post(author=user, category=sub, content="**bold** <script>alert(1)</script>")
     body = client.get(reverse("board:post", args=[post.pk])).content.decode()
