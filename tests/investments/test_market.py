@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from investments import market, services
+from investments import market, replay, services
 from investments.models import (
     CircuitBreaker,
     Event,
@@ -270,6 +270,40 @@ def test_rebuild_gives_back_the_market(fund):
     buy(buyer, fund, 9_000, 2)
     call_command("rebuild_projections")
     call_command("audit")
+    assert_invariants()
+
+
+def test_rebuild_mends_changed_missing_and_stray_market_rows_in_place(fund):
+    seller, buyer = holder(fund), investor_with_cash(1_000_000)
+    sell(seller, fund, 10_000, 4)
+    buy(buyer, fund, 10_000, 2)
+    resting = buy(buyer, fund, 9_000, 2)
+    trade = Trade.objects.get()
+    kept = {o.pk: (o.remaining, o.status) for o in Order.objects.all()}
+    holding = Holding.objects.get(investor__user=seller)
+    Order.objects.filter(pk=resting.pk).update(remaining=1, status="filled")  # changed
+    Trade.objects.all().delete()  # missing
+    stray = Order.objects.create(
+        fund=fund,
+        investor=holding.investor,
+        side="sell",
+        price=100,
+        quantity=1,
+        remaining=1,
+        cash_reserved=0,
+        placed_at=timezone.now(),
+        sequence=10**6,
+    )  # a row the log never had
+    Holding.objects.filter(pk=holding.pk).update(held=0)
+    assert len(replay.audit()) >= 4
+
+    replay.rebuild()
+
+    assert replay.audit() == []
+    assert {o.pk: (o.remaining, o.status) for o in Order.objects.all()} == kept
+    assert not Order.objects.filter(pk=stray.pk).exists()
+    assert Trade.objects.get().pk == trade.pk
+    assert Holding.objects.get(investor__user=seller).pk == holding.pk  # updated, not replaced
     assert_invariants()
 
 
