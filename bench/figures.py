@@ -10,9 +10,11 @@ import sys
 import time
 from dataclasses import dataclass
 
+from django.db import connection, transaction
 from django.db.models import Max, Min
 
 from accounts.models import User
+from config.scale import bulk_load
 from investments import market, replay, selectors
 from investments.models import Event, Fund, Holding, Investor, Market, Order, Trade
 from investments.services import LedgerError
@@ -166,8 +168,14 @@ def service_orders(count: int, fund_id: int = 1) -> OrderRun:
     )
 
 
-def rebuild() -> tuple[int, float]:
-    """Rebuild every projection from the log: (events, seconds)."""
+def rebuild(*, wiped: bool = False) -> tuple[int, float]:
+    """Rebuild every projection from the log: (events, seconds). ``wiped``: first (untimed) empty
+    the big projections, orders, trades and holdings, so every row is written again; otherwise
+    the rebuild finds them intact and mends nothing, its common case."""
+    if wiped:
+        with transaction.atomic(), bulk_load(), connection.cursor() as cursor:
+            for model in replay.RECONCILED:
+                cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
     events = Event.objects.count()
     started = time.perf_counter()
     replay.rebuild()

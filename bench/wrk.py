@@ -56,7 +56,17 @@ def lua_data(requests: list[Request], run_id: str) -> str:
         headers = ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in r.headers.items())
         body = lua_string(r.body) if r.body is not None else "nil"
         rows.append(f"{{{lua_string(r.method)}, {lua_string(r.path)}, {{{headers}}}, {body}}}")
-    return f"return {{run_id = {lua_string(run_id)}, requests = {{\n" + ",\n".join(rows) + "\n}}\n"
+    # Lua allows 65,536 constants per function: the rows go in a function per thousand.
+    parts = [
+        "(function() add({\n" + ",\n".join(rows[i : i + 1_000]) + "\n}) end)()"
+        for i in range(0, len(rows), 1_000)
+    ]
+    return (
+        "local requests = {}\n"
+        "local function add(rows) for _, r in ipairs(rows) do requests[#requests + 1] = r end end\n"
+        + "\n".join(parts)
+        + f"\nreturn {{run_id = {lua_string(run_id)}, requests = requests}}\n"
+    )
 
 
 def parse(output: str) -> Result:

@@ -4,6 +4,7 @@ import csv
 import difflib
 import io
 import math
+import time
 from dataclasses import dataclass
 
 import markdown
@@ -17,7 +18,7 @@ from accounts.models import User
 from config.db import StatementTimeout, statement_time_limit
 
 from .models import Category, Comment, Post, PostVersion
-from .services import post_cache_key, profile_cache_key
+from .services import LIST_VERSION_KEY, post_cache_key, profile_cache_key
 
 PAGE_SIZE = 20
 # A search's total is counted exactly up to this many matches, so a broad search never scans
@@ -52,6 +53,11 @@ class Page:
 
 def boards() -> list[Category]:
     return list(Category.objects.filter(parent=None).prefetch_related("children"))
+
+
+def list_version() -> int:
+    """The current version of the post lists and the category menu (see ``services``)."""
+    return cache.get_or_set(LIST_VERSION_KEY, time.time_ns, None)
 
 
 def parse_page(value) -> int:

@@ -1,5 +1,6 @@
 """Board actions: one function per action, each owning its transaction and locks."""
 
+import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -40,6 +41,17 @@ def profile_cache_key(user_id: int) -> str:
     return f"accounts:profile:{user_id}"
 
 
+# The version of every post list and of the category menu: their cached fragments carry it in
+# their keys, so a new version (after a post appears, moves, changes or goes; after a category
+# changes) retires them all at once.
+LIST_VERSION_KEY = "board:lists"
+
+
+def lists_changed() -> None:
+    """Post lists or the category menu look different once the current transaction commits."""
+    transaction.on_commit(lambda: cache.set(LIST_VERSION_KEY, time.time_ns(), None))
+
+
 def _invalidate(post: Post) -> None:
     keys = [post_cache_key(post.pk), profile_cache_key(post.author_id)]
     transaction.on_commit(lambda: cache.delete_many(keys))
@@ -74,6 +86,7 @@ def create_post(*, user: User, category: Category, title: str, content: str) -> 
     )
     Category.objects.filter(pk=category.pk).update(post_count=F("post_count") + 1)
     _invalidate(post)
+    lists_changed()
     transaction.on_commit(metrics.POSTS.inc)
     return post
 
@@ -100,6 +113,7 @@ def edit_post(*, user: User, post_id: int, title: str, content: str, category: C
         editor=user,
     )
     _invalidate(post)
+    lists_changed()
     return post
 
 
@@ -109,6 +123,7 @@ def _set_post_active(post: Post, active: bool, reason: str = "") -> None:
     delta = 1 if active else -1
     Category.objects.filter(pk=post.category_id).update(post_count=F("post_count") + delta)
     _invalidate(post)
+    lists_changed()
 
 
 @atomic_with_retry

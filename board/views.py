@@ -1,10 +1,12 @@
 """HTTP for the board: parse, check, call one service or selector, render."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -19,26 +21,31 @@ def _writer(request):
 
 
 def _list(request, category=None):
+    """A post list. Without a search its rendered rows are a cached fragment (see the template):
+    the page is read lazily, so a cache hit reads no post at all."""
     q = request.GET.get("q", "").strip()[:200]
+    number = selectors.parse_page(request.GET.get("page"))
     search_error = None
-    try:
-        page = selectors.post_list(
-            category=category, q=q, page=selectors.parse_page(request.GET.get("page"))
-        )
-    except selectors.SearchTooBroad as error:
-        page, search_error = (
-            selectors.Page(items=[], number=1, size=selectors.PAGE_SIZE, total=0),
-            str(error),
-        )
+    if not q:
+        page = SimpleLazyObject(lambda: selectors.post_list(category=category, page=number))
+    else:
+        try:
+            page = selectors.post_list(category=category, q=q, page=number)
+        except selectors.SearchTooBroad as error:
+            page = selectors.Page(items=[], number=1, size=selectors.PAGE_SIZE, total=0)
+            search_error = str(error)
     return render(
         request,
         "board/index.html",
         {
             "page": page,
+            "page_number": number,
             "category": category,
             "q": q,
             "search_error": search_error,
-            "boards": selectors.boards(),
+            "boards": selectors.boards,  # called by the template only when the menu is not cached
+            "list_version": selectors.list_version(),
+            "list_seconds": settings.BOARD_LIST_CACHE_SECONDS,
         },
     )
 
@@ -48,7 +55,7 @@ def index(request):
 
 
 def category(request, slug):
-    return _list(request, get_object_or_404(Category, slug=slug))
+    return _list(request, get_object_or_404(Category.objects.select_related("parent"), slug=slug))
 
 
 def _active_post(pk):
@@ -140,7 +147,6 @@ def post_vote(request, pk):
 @require_POST
 @vary_on_headers("HX-Request")
 def comment_create(request, pk):
-    post = _active_post(pk)
     _writer(request)
     form = CommentForm(request.POST)
     if form.is_valid():
@@ -148,6 +154,8 @@ def comment_create(request, pk):
             comment = services.create_comment(
                 user=request.user, post_id=pk, content=form.cleaned_data["content"]
             )
+        except Post.DoesNotExist:
+            raise Http404("No such post.") from None
         except services.RateLimited as error:
             form.add_error(None, str(error))
         else:
@@ -155,9 +163,10 @@ def comment_create(request, pk):
                 return render(
                     request,
                     "board/post_detail.html#comment-form-and-new",
-                    {"post": post, "form": CommentForm(), "new_comment": comment},
+                    {"post": comment.post, "form": CommentForm(), "new_comment": comment},
                 )
             return redirect(f"/board/p/{pk}/#comment-{comment.pk}")
+    post = _active_post(pk)
     template = "board/post_detail.html#comment-form" if request.htmx else "board/comment_form.html"
     return render(request, template, {"post": post, "form": form}, status=400)
 

@@ -224,6 +224,9 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # --- Board ----------------------------------------------------------------------------------------
 
+# Seconds a rendered page of a post list stays cached. Posts appearing, changing or going show at
+# once (a new list version); only comment and vote counts in the rows may lag by this much.
+BOARD_LIST_CACHE_SECONDS = int(os.environ.get("BOARD_LIST_CACHE_SECONDS", "30"))
 # Seconds MariaDB may spend on one search statement; a broader search asks for another word.
 BOARD_SEARCH_TIME_LIMIT = float(os.environ.get("BOARD_SEARCH_TIME_LIMIT", "2"))
 

@@ -47,6 +47,15 @@ def test_data_file_lists_method_path_headers_and_body():
         ],
         "run-1",
     )
-    assert text.startswith('return {run_id = "run-1", requests = {')
+    assert text.endswith('return {run_id = "run-1", requests = requests}\n')
     assert '{"GET", "/board/", {}, nil}' in text
     assert '{"POST", "/x/", {["Cookie"] = "a=b"}, "k={{key}}"}' in text
+
+
+def test_data_file_keeps_each_function_under_luas_constant_limit():
+    # 65,536 constants per Lua function: 200,000 post pages in one table broke wrk.
+    text = wrk.lua_data([wrk.Request("GET", f"/board/p/{n}/") for n in range(2_500)], "run")
+    parts = text.split("(function() add({")[1:]
+    assert len(parts) == 3
+    assert [part.count('"GET"') for part in parts] == [1_000, 1_000, 500]
+    assert '"/board/p/2499/"' in parts[-1]

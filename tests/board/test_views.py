@@ -3,7 +3,7 @@ from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
 
-from board import selectors
+from board import selectors, services
 from board.models import ModerationAction, Post, PostVote
 from board.services import post_cache_key, profile_cache_key
 from tests.factories import BoardFactory, SubCategoryFactory, UserFactory, make_comment, make_post
@@ -239,6 +239,16 @@ def test_people_who_cannot_write_get_403_with_the_reason(rf, blocked, post, view
         getattr(views, view)(request, pk=post.pk)
 
 
+@pytest.mark.parametrize("content", ["a comment", ""])
+def test_commenting_on_a_missing_or_hidden_post_is_404(client, user, post, staff, content):
+    services.moderate_post(moderator=staff, post_id=post.pk, hide=True, reason="spam")
+    login(client, user)
+    for pk in (post.pk, post.pk + 1000):
+        url = reverse("board:comment_create", args=[pk])
+        assert client.post(url, {"content": content}).status_code == 404
+    assert not post.comments.exists()
+
+
 def test_moderation_log_is_staff_only(client, staff, other, post):
     login(client, staff).post(reverse("board:post_moderate", args=[post.pk]), {"reason": "spam"})
     assert ModerationAction.objects.get().reason == "spam"
@@ -274,15 +284,45 @@ def test_admin_pages_open_for_staff(client, post):
 # --- Query counts do not grow with the page --------------------------------------------------
 
 
-def test_list_page_query_count_is_fixed(client, sub, django_assert_num_queries):
+def test_list_page_reads_once_then_comes_from_the_cache(
+    client, user, sub, django_assert_num_queries, django_capture_on_commit_callbacks
+):
     make_post(category=sub)
-    client.get(reverse("board:index"))
-    with django_assert_num_queries(5):  # boards, their children, total, page ids, rows
+    with django_assert_num_queries(5):  # menu: boards, their children; list: total, ids, rows
         client.get(reverse("board:index"))
-    for n in range(30):
-        make_post(category=sub, title=f"t{n}")
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(0):  # both are cached fragments now
         client.get(reverse("board:index"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.create_post(user=user, category=sub, title="Fresh news", content="x")
+    with django_assert_num_queries(5):  # a new post: a new list version, read again
+        body = client.get(reverse("board:index")).content.decode()
+    assert "Fresh news" in body
+    with django_capture_on_commit_callbacks(execute=True):  # counts alone may lag: still cached
+        services.create_comment(
+            user=user, post_id=Post.objects.get(title="Fresh news").pk, content="c"
+        )
+        services.vote_post(user=user, post_id=Post.objects.get(title="Fresh news").pk)
+    with django_assert_num_queries(0):
+        client.get(reverse("board:index"))
+
+
+def test_cached_lists_follow_edits_hiding_and_category_changes(
+    client, user, sub, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post = services.create_post(user=user, category=sub, title="Old title", content="x")
+    assert "Old title" in client.get(reverse("board:index")).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.edit_post(user=user, post_id=post.pk, title="New title", content="x", category=sub)
+    body = client.get(reverse("board:index")).content.decode()
+    assert "New title" in body and "Old title" not in body
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delete_post(user=user, post_id=post.pk)
+    assert "New title" not in client.get(reverse("board:index")).content.decode()
+    sub.name = "Renamed sub"
+    with django_capture_on_commit_callbacks(execute=True):
+        sub.save()  # staff rename it in the admin
+    assert "Renamed sub" in client.get(reverse("board:index")).content.decode()
 
 
 def test_post_page_query_count_is_fixed(
