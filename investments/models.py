@@ -299,7 +299,14 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["sequence"]
-        indexes = [models.Index(fields=["fund", "status", "side", "price", "sequence"])]
+        indexes = [
+            # Matching walks (fund, open, side, price) by sequence; the book sums ``remaining``
+            # per price from the index alone.
+            models.Index(
+                fields=["fund", "status", "side", "price", "sequence", "remaining"],
+                name="order_book",
+            )
+        ]
         constraints = [
             *_non_negative("remaining", "cash_reserved"),
             models.CheckConstraint(condition=Q(price__gt=0), name="order_price_positive"),

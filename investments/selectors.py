@@ -238,8 +238,8 @@ def market_page(*, fund: Fund, investor: Investor | None) -> dict:
     )
     asks = [lv for lv in levels if lv["side"] == "sell"]
     bids = [lv for lv in levels if lv["side"] == "buy"]
-    trades = list(Trade.objects.filter(fund=fund).order_by("-executed_at", "-id")[:20])
-    history = list(Trade.objects.filter(fund=fund).order_by("-executed_at", "-id")[:60])[::-1]
+    latest = list(Trade.objects.filter(fund=fund).order_by("-executed_at", "-id")[:60])
+    trades, history = latest[:20], latest[::-1]
     last = row.last_price if row else None
     previous = row.previous_close if row else None
     change = None
