@@ -434,8 +434,13 @@ def _base(model, person_field: str, first_person: int) -> int:
 
 
 def _stage(model, total: int, base: int, chunk: int, desc: str, plan: _Plan, post_base: int) -> int:
-    """Rows base+1 … base+total of ``model``, a chunk per transaction, from where it stopped."""
-    have = model.objects.filter(pk__gt=base, pk__lte=base + total).count()
+    """Rows base+1 … base+total of ``model``, a chunk per transaction, from where it stopped.
+
+    Where it stopped is the highest id above ``base``, not a count: chunks commit in id order, and
+    the site may since have deleted seeded rows (a vote toggled off) or added its own after them
+    (ids past the range: the stage is complete)."""
+    last = model.objects.filter(pk__gt=base).aggregate(n=Max("pk"))["n"] or base
+    have = min(last, base + total) - base
     if have >= total:
         return 0
     big = total - have > REBUILD_FULLTEXT_OVER

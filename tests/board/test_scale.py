@@ -7,7 +7,7 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 
 from accounts import scale as accounts_scale
@@ -94,6 +94,17 @@ def test_ids_grow_with_time(seeded):
 
 
 def test_seeding_again_adds_nothing(seeded):
+    before = _counts()
+    scale.seed(SIZES, seeded)
+    assert _counts() == before
+
+
+def test_seeding_again_after_the_site_removed_and_added_votes_adds_nothing(seeded):
+    user = UserFactory()
+    voted = PostVote.objects.order_by("pk")[1]
+    with transaction.atomic():
+        services.vote_post(user=voted.user, post_id=voted.post_id)  # a seeded vote toggled off
+        services.vote_post(user=user, post_id=voted.post_id)  # and a new one
     before = _counts()
     scale.seed(SIZES, seeded)
     assert _counts() == before
