@@ -95,6 +95,22 @@ def _wait_ready(base: str, process: subprocess.Popen, timeout: float, log: Path)
     raise RuntimeError(f"gunicorn not ready after {timeout:.0f} s ({last})")
 
 
+def settle(base: str, *, quick_ms: float = 50, timeout: float = 30) -> None:
+    """Wait until the server is idle again (three quick answers in a row), so requests a
+    scenario left running (a slow search) do not weigh on the next one; bounded by ``timeout``."""
+    deadline, quick = time.monotonic() + timeout, 0
+    while quick < 3 and time.monotonic() < deadline:
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=5) as response:  # noqa: S310
+                response.read()
+        except (urllib.error.URLError, OSError):
+            quick = 0
+        else:
+            quick = quick + 1 if (time.monotonic() - started) * 1000 < quick_ms else 0
+        time.sleep(0.2)
+
+
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is not None:
         return

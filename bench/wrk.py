@@ -56,16 +56,19 @@ def lua_data(requests: list[Request], run_id: str) -> str:
         headers = ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in r.headers.items())
         body = lua_string(r.body) if r.body is not None else "nil"
         rows.append(f"{{{lua_string(r.method)}, {lua_string(r.path)}, {{{headers}}}, {body}}}")
-    # Lua allows 65,536 constants per function: the rows go in a function per thousand.
+    # Lua allows 65,536 constants per function: the rows go in a function per thousand (kept in a
+    # table: a line may not start with "(" in Lua 5.1, and a function has at most 200 locals).
     parts = [
-        "(function() add({\n" + ",\n".join(rows[i : i + 1_000]) + "\n}) end)()"
+        "parts[#parts + 1] = function() return {\n" + ",\n".join(rows[i : i + 1_000]) + "\n} end"
         for i in range(0, len(rows), 1_000)
     ]
     return (
-        "local requests = {}\n"
-        "local function add(rows) for _, r in ipairs(rows) do requests[#requests + 1] = r end end\n"
+        "local parts, requests = {}, {}\n"
         + "\n".join(parts)
-        + f"\nreturn {{run_id = {lua_string(run_id)}, requests = requests}}\n"
+        + "\nfor _, part in ipairs(parts) do\n"
+        "  for _, r in ipairs(part()) do requests[#requests + 1] = r end\n"
+        "end\n"
+        f"return {{run_id = {lua_string(run_id)}, requests = requests}}\n"
     )
 
 
