@@ -60,6 +60,16 @@ def list_version() -> int:
     return cache.get_or_set(LIST_VERSION_KEY, time.time_ns, None)
 
 
+def category(slug: str) -> Category | None:
+    """The category (with its parent) at ``slug``, cache-aside under the list version."""
+    key = f"board:category:{list_version()}:{slug}"
+    found = cache.get(key)
+    if found is None:
+        found = Category.objects.select_related("parent").filter(slug=slug).first() or False
+        cache.set(key, found, 600)
+    return found or None
+
+
 def parse_page(value) -> int:
     try:
         number = int(value)

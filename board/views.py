@@ -12,7 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from . import selectors, services
 from .forms import CommentForm, ModerationForm, PostForm
-from .models import Category, Comment, ModerationAction, Post
+from .models import Comment, ModerationAction, Post
 
 
 def _writer(request):
@@ -55,7 +55,10 @@ def index(request):
 
 
 def category(request, slug):
-    return _list(request, get_object_or_404(Category.objects.select_related("parent"), slug=slug))
+    found = selectors.category(slug)
+    if found is None:
+        raise Http404("No such category.")
+    return _list(request, found)
 
 
 def _active_post(pk):

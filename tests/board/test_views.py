@@ -85,6 +85,16 @@ def test_missing_posts_are_404(client, pk):
     assert client.get(f"/board/p/{'9' * 30}/").status_code == 404
 
 
+def test_an_unknown_category_is_404_even_twice_and_a_new_one_appears(
+    client, sub, django_capture_on_commit_callbacks
+):
+    for _ in range(2):  # the second answer comes from the cache
+        assert client.get(reverse("board:category", args=["later"])).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        SubCategoryFactory(slug="later", parent=sub.parent)
+    assert client.get(reverse("board:category", args=["later"])).status_code == 200
+
+
 def test_deleted_posts_are_404(client, post, staff):
     Post.objects.filter(pk=post.pk).update(is_active=False)
     cache.clear()
