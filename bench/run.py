@@ -428,8 +428,9 @@ class Data:
         note = f"{len(ids):,} posts, cache emptied first (repeats after {len(ids):,} requests hit)"
         return [Request("GET", f"/board/p/{pk}/") for pk in ids], note, None
 
-    def vote(self):
-        from .report import Target
+    def _board_writes(self, action: str, body: str) -> tuple[list, list, list]:
+        """One HTMX POST to ``/board/p/<id>/<action>/`` per logged-in person, on the newest
+        thousand posts: (requests, logins, post ids)."""
         from .wrk import Request
 
         ids = self._post_ids(1_000)
@@ -437,30 +438,25 @@ class Data:
         requests = [
             Request(
                 "POST",
-                f"/board/p/{self.rng.choice(ids)}/vote/",
+                f"/board/p/{self.rng.choice(ids)}/{action}/",
                 login.headers(write=True, htmx=True),
-                "",
+                body,
             )
             for login in logins
         ]
+        return requests, logins, ids
+
+    def vote(self):
+        from .report import Target
+
+        requests, logins, ids = self._board_writes("vote", "")
         note = f"HTMX; {len(logins):,} people x {len(ids):,} posts, toggling"
         return requests, note, Target("≥ 40% write", write_ratio=0.4)
 
     def comment(self):
         from .report import Target
-        from .wrk import Request
 
-        ids = self._post_ids(1_000)
-        logins = self.logins("people")
-        requests = [
-            Request(
-                "POST",
-                f"/board/p/{self.rng.choice(ids)}/comment/",
-                login.headers(write=True, htmx=True),
-                "content=A+benchmark+comment.",
-            )
-            for login in logins
-        ]
+        requests, logins, _ = self._board_writes("comment", "content=A+benchmark+comment.")
         note = (
             f"HTMX; spread over {len(logins):,} people (limit: 20 comments a minute each, "
             "left as it is)"
