@@ -61,13 +61,15 @@ def list_version() -> int:
 
 
 def category(slug: str) -> Category | None:
-    """The category (with its parent) at ``slug``, cache-aside under the list version."""
+    """The category (with its parent) at ``slug``, cache-aside under the list version. Only
+    categories that exist are cached: slugs anyone can type must not fill the cache."""
     key = f"board:category:{list_version()}:{slug}"
     found = cache.get(key)
     if found is None:
-        found = Category.objects.select_related("parent").filter(slug=slug).first() or False
-        cache.set(key, found, 600)
-    return found or None
+        found = Category.objects.select_related("parent").filter(slug=slug).first()
+        if found is not None:
+            cache.set(key, found, 600)
+    return found
 
 
 def parse_page(value) -> int:

@@ -78,7 +78,7 @@ def statement_time_limit(seconds: float) -> Iterator[None]:
         raise
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SET SESSION max_statement_time = 0")
+            cursor.execute("SET SESSION max_statement_time = DEFAULT")
 
 
 def insert_rows(

@@ -58,14 +58,17 @@ def is_mariadb() -> bool:
 
 
 @contextmanager
-def bulk_load() -> Iterator[None]:
-    """On MariaDB, skip the per-row unique and foreign-key checks for this session while loading
-    rows that are right by construction (the seeding); they are back on when the block ends."""
+def bulk_load(*, unique_checks: bool = False) -> Iterator[None]:
+    """On MariaDB, skip the per-row foreign-key checks (and, unless ``unique_checks``, the unique
+    ones) for this session while loading rows that are right by construction (the seeding, a
+    rebuild); they are back on when the block ends. An upsert needs the unique checks: they are
+    how it finds the row to update."""
     if not is_mariadb():
         yield
         return
+    unique = 1 if unique_checks else 0
     with connection.cursor() as cursor:
-        cursor.execute("SET unique_checks=0, foreign_key_checks=0")
+        cursor.execute(f"SET unique_checks={unique}, foreign_key_checks=0")
         try:
             yield
         finally:

@@ -414,9 +414,9 @@ def _iso(value: str) -> datetime:
 
 def write_projections(state: ledger.State) -> None:
     """Make every projection row equal ``state``, in the caller's transaction. On MariaDB the
-    per-row foreign-key and unique checks are off meanwhile (the rows come from the reducer, right
-    by construction; parents are written again under children that stay)."""
-    with bulk_load():
+    per-row foreign-key checks are off meanwhile (the rows come from the reducer, right by
+    construction; parents are written again under children that stay)."""
+    with bulk_load(unique_checks=True):
         _write_projections(state)
 
 
