@@ -14,4 +14,4 @@ class BoardConfig(AppConfig):
     def ready(self):
         # Staff change categories in the admin: the menu and the lists' headings change with them.
         for signal in (post_save, post_delete):
-            signal.connect(_categories_changed, sender="board.Category", dispatch_uid=signal)
+            signal.connect(_categories_changed, sender="board.Category", dispatch_uid="board-lists")
