@@ -60,10 +60,10 @@ def list_version() -> int:
     return cache.get_or_set(LIST_VERSION_KEY, time.time_ns, None)
 
 
-def category(slug: str) -> Category | None:
-    """The category (with its parent) at ``slug``, cache-aside under the list version. Only
-    categories that exist are cached: slugs anyone can type must not fill the cache."""
-    key = f"board:category:{list_version()}:{slug}"
+def category(slug: str, version: int) -> Category | None:
+    """The category (with its parent) at ``slug``, cache-aside under list version ``version``.
+    Only categories that exist are cached: slugs anyone can type must not fill the cache."""
+    key = f"board:category:{version}:{slug}"
     found = cache.get(key)
     if found is None:
         found = Category.objects.select_related("parent").filter(slug=slug).first()

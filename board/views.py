@@ -20,7 +20,7 @@ def _writer(request):
         raise PermissionDenied(request.user.restriction or "You cannot write.")
 
 
-def _list(request, category=None):
+def _list(request, category, version: int):
     """A post list. Without a search its rendered rows are a cached fragment (see the template):
     the page is read lazily, so a cache hit reads no post at all."""
     q = request.GET.get("q", "").strip()[:200]
@@ -44,21 +44,22 @@ def _list(request, category=None):
             "q": q,
             "search_error": search_error,
             "boards": selectors.boards,  # called by the template only when the menu is not cached
-            "list_version": selectors.list_version(),
+            "list_version": version,
             "list_seconds": settings.BOARD_LIST_CACHE_SECONDS,
         },
     )
 
 
 def index(request):
-    return _list(request)
+    return _list(request, None, selectors.list_version())
 
 
 def category(request, slug):
-    found = selectors.category(slug)
+    version = selectors.list_version()  # one read of it for the category and the fragments
+    found = selectors.category(slug, version)
     if found is None:
         raise Http404("No such category.")
-    return _list(request, found)
+    return _list(request, found, version)
 
 
 def _active_post(pk):
