@@ -3,11 +3,17 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.template.response import TemplateResponse
-from django.utils import timezone
 
-from . import services
+from config.validators import MomentField
+
+from . import roles, services
+from .forms import AdminLoginForm
 from .models import LoginRecord, StateChange, User
+
+# The admin's log-in goes through the same limits and account-state rules as the site's.
+admin.site.login_form = AdminLoginForm
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -25,7 +31,7 @@ class ReadOnlyInline(admin.TabularInline):
 class StateChangeInline(ReadOnlyInline):
     model = StateChange
     fk_name = "user"
-    fields = readonly_fields = ["created_at", "state", "until", "reason", "set_by"]
+    fields = readonly_fields = ["created_at", "state", "role", "until", "reason", "set_by"]
 
 
 class LoginRecordInline(ReadOnlyInline):
@@ -39,14 +45,31 @@ class LoginRecordInline(ReadOnlyInline):
 
 class StateChangeForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
-    until = forms.DateTimeField(
+    until = MomentField(
         required=False,
         help_text="Suspensions only: when the suspension ends (YYYY-MM-DD HH:MM).",
     )
 
 
+class PersonChangeForm(UserChangeForm):
+    """An admin's edit of a person. The role goes through ``services.change_role`` (recorded, and
+    never removing the last admin); it is checked here too, so the refusal shows on the field."""
+
+    def clean_role(self):
+        role = self.cleaned_data["role"]
+        if services.removes_last_admin(self.instance, role=role, state=self.instance.state):
+            raise forms.ValidationError(services.LAST_ADMIN)
+        return role
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """Staff see people and change their states (``roles.may_change_state``); only admins add
+    people or edit an account's name, e-mail, password or role (staff hold only the view
+    permissions of ``accounts``: ``roles.staff_may``). Accounts are never deleted here: deleting
+    one is the soft delete that keeps their posts."""
+
+    form = PersonChangeForm
     list_display = [
         "username",
         "email",
@@ -64,6 +87,7 @@ class UserAdmin(DjangoUserAdmin):
         "state",
         "suspended_until",
         "state_reason",
+        "is_active",
         "deleted_at",
         "last_login",
         "date_joined",
@@ -90,6 +114,23 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [StateChangeInline, LoginRecordInline]
     actions = ["suspend", "block", "reactivate"]
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        role = obj.role
+        if change and "role" in form.changed_data:
+            obj.role = form.initial["role"]  # the role changes through its service, below
+        super().save_model(request, obj, form, change)
+        if not change and obj.role != User.Role.MEMBER:
+            StateChange.record_role(obj, by=request.user, reason=f"Created as {obj.role}.")
+        elif obj.role != role:
+            try:
+                services.change_role(user_id=obj.pk, role=role, by=request.user)
+            except services.AccountError as error:  # lost a race with another admin
+                self.message_user(request, error.message, messages.ERROR)
+            obj.refresh_from_db()
+
     @admin.display(boolean=True, description="deleted")
     def is_deleted(self, obj):
         return obj.is_deleted
@@ -107,21 +148,41 @@ class UserAdmin(DjangoUserAdmin):
         return self._change_state(request, queryset, User.State.ACTIVE, "reactivate")
 
     def _change_state(self, request, queryset, state, action):
+        refused = [p for p in queryset if not roles.may_change_state(request.user, p)]
+        if refused:
+            names = ", ".join(p.public_name for p in refused)
+            self.message_user(
+                request,
+                f"You may not change the state of: {names}. Nothing changed.",
+                messages.ERROR,
+            )
+            return None
         form = StateChangeForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
-            until = form.cleaned_data["until"]
-            if state == User.State.SUSPENDED and (until is None or until <= timezone.now()):
-                form.add_error("until", "A suspension needs an end in the future.")
-            else:
-                for user in queryset.order_by("pk"):
+            changed = 0
+            for user in queryset.order_by("pk"):
+                try:
                     services.change_state(
                         user_id=user.pk,
                         state=state,
-                        until=until,
+                        until=form.cleaned_data["until"],
                         reason=form.cleaned_data["reason"],
                         by=request.user,
                     )
-                self.message_user(request, f"{queryset.count()} people: {state}.", messages.SUCCESS)
+                except services.AccountError as error:
+                    if error.field in form.fields:
+                        form.add_error(error.field, error.message)
+                        break
+                    self.message_user(
+                        request, f"{user.public_name}: {error.message}", messages.ERROR
+                    )
+                else:
+                    changed += 1
+            else:
+                if changed:
+                    self.message_user(
+                        request, f"{changed} of {len(queryset)} people: {state}.", messages.SUCCESS
+                    )
                 return None
         context = {
             **self.admin_site.each_context(request),

@@ -1,6 +1,6 @@
 """Demo people for `manage.py demo_data`. Idempotent: existing people are left as they are."""
 
-from .models import User
+from .models import StateChange, User
 
 DEMO_PASSWORD = "okcow-demo-2026"  # noqa: S105 - printed for people to try the demo
 
@@ -23,6 +23,8 @@ def load(stdout) -> dict[str, User]:
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
+            if role != User.Role.MEMBER:
+                StateChange.record_role(user, by=None, reason=f"Demo {role.label.lower()}.")
         people[username] = user
     stdout.write(f"Demo people ready: {', '.join(people)} (password: {DEMO_PASSWORD})")
     return people

@@ -1,25 +1,14 @@
 """Account forms. Each reports every broken rule at once, next to its field."""
 
 from django import forms
-from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 
-from config.ratelimit import RateLimit
-
 from . import metrics
 from .models import User
-from .utils import client_ip
-
-
-def failed_login_limits() -> tuple[RateLimit, RateLimit]:
-    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-    return (
-        RateLimit("login-ip", settings.LOGIN_FAILURE_LIMIT_PER_IP, window),
-        RateLimit("login-account", settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT, window),
-    )
 
 
 class UsernameEmailMixin:
@@ -81,9 +70,29 @@ class SignUpForm(UsernameEmailMixin, forms.Form):
         return cleaned
 
 
-class LoginForm(AuthenticationForm):
-    """Django's log-in form with failed-attempt limits per IP address and per account."""
+class LoginRulesMixin:
+    """What every log-in form adds to Django's: the failed-log-in limits' message next to the
+    field (the limits themselves are in the backend) and no entry while blocked or suspended."""
 
+    rate_limited = False
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError:
+            if refusal := getattr(self.request, "login_refusal", None):
+                self.rate_limited = True
+                raise ValidationError(refusal, code="too_many") from None
+            raise
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if restriction := user.restriction:
+            metrics.failed_logins.labels(reason="restricted").inc()
+            raise ValidationError(restriction, code="restricted")
+
+
+class LoginForm(LoginRulesMixin, AuthenticationForm):
     username = forms.CharField(
         label="Username or email",
         max_length=254,
@@ -92,50 +101,11 @@ class LoginForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": "Wrong username or password.",
-        "too_many_ip": (
-            "Too many failed log-ins from your network. Try again in %(minutes)d minutes."
-        ),
-        "too_many_account": (
-            "Too many failed log-ins for this account. Try again in %(minutes)d minutes."
-        ),
     }
 
-    rate_limited = False
 
-    def clean(self):
-        username = (self.cleaned_data.get("username") or "").strip().lower()
-        password = self.cleaned_data.get("password")
-        if not username or not password:
-            return self.cleaned_data
-        ip_limit, account_limit = failed_login_limits()
-        ip = client_ip(self.request) if self.request else ""
-        for limit, subject, code in (
-            (ip_limit, ip, "too_many_ip"),
-            (account_limit, username, "too_many_account"),
-        ):
-            if limit.exceeded(subject):
-                self.rate_limited = True
-                metrics.failed_logins.labels(reason="rate_limited").inc()
-                raise ValidationError(
-                    self.error_messages[code], code=code, params={"minutes": limit.window_minutes}
-                )
-        try:
-            return super().clean()
-        except ValidationError as error:
-            if getattr(error, "code", None) == "restricted":
-                raise  # right password, but not allowed in: not a guess to count
-            ip_limit.hit(ip)
-            account_limit.hit(username)
-            metrics.failed_logins.labels(reason="wrong_password").inc()
-            raise
-
-    def confirm_login_allowed(self, user):
-        super().confirm_login_allowed(user)
-        if restriction := user.restriction:
-            metrics.failed_logins.labels(reason="restricted").inc()
-            raise ValidationError(restriction, code="restricted")
-        _, account_limit = failed_login_limits()
-        account_limit.reset(self.cleaned_data["username"].strip().lower())
+class AdminLoginForm(LoginRulesMixin, AdminAuthenticationForm):
+    pass
 
 
 class ProfileForm(UsernameEmailMixin, forms.ModelForm):

@@ -6,16 +6,17 @@ from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils import timezone
 
-DELETED_USER_NAME = "deleted user"
+from . import roles
 
-# Staff (moderators) may manage everything in these apps from the admin; admins may manage all.
-STAFF_APPS = frozenset({"accounts", "board", "investments"})
+DELETED_USER_NAME = "deleted user"
 
 
 class UserManager(DjangoUserManager):
     def create_superuser(self, username, email=None, password=None, **extra_fields):
         extra_fields.setdefault("role", User.Role.ADMIN)
-        return super().create_superuser(username, email, password, **extra_fields)
+        user = super().create_superuser(username, email, password, **extra_fields)
+        StateChange.record_role(user, by=None, reason="Created as admin.")
+        return user
 
     def get_by_natural_key(self, username):
         # Usernames are unique case-insensitively; log in with any case.
@@ -66,12 +67,12 @@ class User(AbstractUser):
         return self.public_name
 
     def has_perm(self, perm, obj=None):
-        if self.is_active and self.role == self.Role.STAFF and perm.split(".")[0] in STAFF_APPS:
+        if self.is_active and self.role == self.Role.STAFF and roles.staff_may(perm):
             return True
         return super().has_perm(perm, obj)
 
     def has_module_perms(self, app_label):
-        if self.is_active and self.role == self.Role.STAFF and app_label in STAFF_APPS:
+        if self.is_active and self.role == self.Role.STAFF and app_label in roles.STAFF_APPS:
             return True
         return super().has_module_perms(app_label)
 
@@ -102,10 +103,12 @@ class User(AbstractUser):
 
 
 class StateChange(models.Model):
-    """One change of a person's state: what it became, why, until when and who decided."""
+    """One change of a person's state or role: what it became, why, until when and who decided."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="state_changes")
     state = models.CharField(max_length=10, choices=User.State)
+    # The role this entry gave the person; empty when only the state changed.
+    role = models.CharField(max_length=10, choices=User.Role, blank=True)
     until = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=500)
     set_by = models.ForeignKey(
@@ -118,7 +121,19 @@ class StateChange(models.Model):
         indexes = [models.Index(fields=["user", "-created_at"])]
 
     def __str__(self):
-        return f"{self.user} → {self.state}"
+        return f"{self.user} → {self.role or self.state}"
+
+    @classmethod
+    def record_role(cls, user: User, *, by: User | None, reason: str) -> "StateChange":
+        """Note in ``user``'s history the role they have now."""
+        return cls.objects.create(
+            user=user,
+            state=user.state,
+            until=user.suspended_until,
+            role=user.role,
+            reason=reason,
+            set_by=by,
+        )
 
 
 class LoginRecord(models.Model):

@@ -6,7 +6,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import metrics
+from . import metrics, roles
 from .models import LoginRecord, StateChange, User
 from .utils import client_ip
 
@@ -46,12 +46,37 @@ def update_profile(*, user: User, username: str, email: str, bio: str) -> User:
     return user
 
 
+def removes_last_admin(
+    user: User, *, role: str, state: str, active: bool = True, lock: bool = False
+) -> bool:
+    """Whether giving ``user`` this role, state and activity would leave no active admin. With
+    ``lock``, every admin row is locked (ascending id) first, so two admins removing each other
+    at once cannot both succeed."""
+    if user.role != User.Role.ADMIN or (
+        role == User.Role.ADMIN and state == User.State.ACTIVE and active
+    ):
+        return False
+    admins = User.objects.filter(role=User.Role.ADMIN).order_by("pk")
+    if lock:
+        admins = admins.select_for_update()
+    return not any(a.pk != user.pk and a.is_active and a.state == User.State.ACTIVE for a in admins)
+
+
+LAST_ADMIN = "The last admin cannot be removed: make someone else admin first."
+
+
+def _keep_an_admin(user: User, *, role: str, state: str, active: bool = True) -> None:
+    if removes_last_admin(user, role=role, state=state, active=active, lock=True):
+        raise AccountError(LAST_ADMIN)
+
+
 def delete_account(*, user: User) -> None:
     """The person can no longer log in; their content stays and shows as "deleted user"."""
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         if locked.is_deleted:
             return
+        _keep_an_admin(locked, role=locked.role, state=locked.state, active=False)
         locked.username = f"deleted-{locked.pk}"
         locked.email = None
         locked.first_name = locked.last_name = locked.bio = ""
@@ -70,7 +95,9 @@ def change_state(
     by: User | None,
     until: datetime.datetime | None = None,
 ) -> User:
-    """Activate, suspend (until a time) or block a person, and record it in their state history."""
+    """Activate, suspend (until a time) or block a person, and record it in their state history.
+    ``by`` None is an operator's command; a person may act only on accounts of their role or
+    lower, and never remove the last admin."""
     if state not in User.State.values:
         raise AccountError(f"Unknown state {state!r}.")
     reason = reason.strip()
@@ -83,9 +110,35 @@ def change_state(
         until = None
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user_id)
+        if not roles.may_change_state(by, user):
+            raise AccountError(f"You may not change the state of {user.public_name}.")
+        _keep_an_admin(user, role=user.role, state=state)
         user.state, user.suspended_until, user.state_reason = state, until, reason
         user.save(update_fields=["state", "suspended_until", "state_reason"])
         StateChange.objects.create(user=user, state=state, until=until, reason=reason, set_by=by)
+    return user
+
+
+def change_role(*, user_id: int, role: str, by: User | None, reason: str = "") -> User:
+    """Make a person a member, staff or admin (admins and operators' commands only), recorded in
+    their state history. The last admin cannot be demoted."""
+    if role not in User.Role.values:
+        raise AccountError(f"Unknown role {role!r}.", field="role")
+    if not roles.may_manage_accounts(by):
+        raise AccountError("Only admins change roles.", field="role")
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user_id)
+        if user.role == role:
+            return user
+        try:
+            _keep_an_admin(user, role=role, state=user.state)
+        except AccountError as error:
+            raise AccountError(error.message, field="role") from None
+        previous, user.role = user.role, role
+        user.save(update_fields=["role", "is_staff", "is_superuser"])
+        StateChange.record_role(
+            user, by=by, reason=reason.strip() or f"Role changed from {previous} to {role}."
+        )
     return user
 
 

@@ -83,6 +83,11 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         messages.success(self.request, "Your password has been changed.")
         return response
 
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
 
 @login_required
 def me(request):

@@ -15,7 +15,7 @@ def test_change_password_needs_the_old_one(user_client, user, password):
             "new_password2": "new-lantern-river-5",
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "old_password" in response.context["form"].errors
     user.refresh_from_db()
     assert user.check_password(password)
