@@ -150,10 +150,11 @@ class CommentVote(models.Model):
 
 
 class ModerationAction(models.Model):
-    """Who hid or restored what, when and why. Append-only."""
+    """Who hid, deleted or restored what, when and why. Append-only."""
 
     class Action(models.TextChoices):
         HIDE = "hide", "Hide"
+        DELETE = "delete", "Delete"
         RESTORE = "restore", "Restore"
 
     moderator = models.ForeignKey(

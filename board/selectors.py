@@ -4,6 +4,7 @@ import csv
 import difflib
 import io
 import math
+import re
 import time
 from dataclasses import dataclass
 
@@ -26,8 +27,29 @@ PAGE_SIZE = 20
 SEARCH_COUNT_CAP = 10_000
 
 
-class SearchTooBroad(Exception):
+# A search is plain text: at most this many characters, and of those only the words count.
+SEARCH_MAX_LENGTH = 200
+SEARCH_MAX_WORDS = 8
+_WORD = re.compile(r"[^\W_]+")
+
+
+class SearchError(Exception):
+    """A search that cannot be answered; the message is for the person, next to the field."""
+
+
+class SearchTooBroad(SearchError):
     """A search that MariaDB could not answer within ``BOARD_SEARCH_TIME_LIMIT``."""
+
+
+def search_text(q: str) -> str:
+    """What a person typed, as text: printable characters only, bounded in length."""
+    return "".join(c for c in q if c.isprintable()).strip()[:SEARCH_MAX_LENGTH]
+
+
+def search_words(q: str) -> list[str]:
+    """The words of a search (runs of letters and digits, any script). Everything else —
+    MariaDB's boolean operators, quotes, wildcards, SQL — separates words and is never passed on."""
+    return _WORD.findall(q)[:SEARCH_MAX_WORDS]
 
 
 @dataclass
@@ -80,10 +102,9 @@ def parse_page(value) -> int:
     return min(max(number, 1), 1_000_000)
 
 
-def _fulltext_terms(q: str) -> str:
+def _fulltext_terms(words: list[str]) -> str:
     """Every word required, as a prefix: ``+word*`` in MariaDB's boolean mode."""
-    words = " ".join(f"+{w}*" for w in q.replace('"', " ").split() if w.strip("+-*<>()~@"))
-    return "".join(c for c in words if c not in '<>()~@"')
+    return " ".join(f"+{word}*" for word in words)
 
 
 def _search(queryset: QuerySet, q: str) -> QuerySet:
@@ -91,10 +112,11 @@ def _search(queryset: QuerySet, q: str) -> QuerySet:
     is named ``q``. On MariaDB the text part is the FULLTEXT index alone and the author part the
     one person with that (unique) name, as a UNION: an OR across the two would make MariaDB read
     every post."""
+    words = search_words(q)
     if connection.vendor == "mysql":
         matched = queryset.extra(
             where=["MATCH (title, content) AGAINST (%s IN BOOLEAN MODE)"],
-            params=[_fulltext_terms(q)],
+            params=[_fulltext_terms(words)],
         )
         author = User.objects.filter(username__iexact=q.strip()).values_list("pk", flat=True)
         author_id = author.first() if " " not in q.strip() else None
@@ -102,7 +124,7 @@ def _search(queryset: QuerySet, q: str) -> QuerySet:
             return matched
         return matched.values("pk").union(queryset.filter(author_id=author_id).values("pk"))
     # Fallback (SQLite): every word must appear in the title, the content or the author's name.
-    for word in q.split():
+    for word in words:
         queryset = queryset.filter(
             Q(title__icontains=word)
             | Q(content__icontains=word)
@@ -126,6 +148,9 @@ def post_list(*, category: Category | None = None, q: str = "", page: int = 1) -
     if not q:
         total = counts.aggregate(n=Sum("post_count"))["n"] or 0
         return _page(posts, total, page)
+    q = search_text(q)
+    if not search_words(q):
+        raise SearchError("Type a word to search for: letters or digits.")
     try:
         with statement_time_limit(settings.BOARD_SEARCH_TIME_LIMIT):
             posts = _search(posts, q)

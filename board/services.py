@@ -127,14 +127,17 @@ def _set_post_active(post: Post, active: bool, reason: str = "") -> None:
 
 
 @atomic_with_retry
-def delete_post(*, user: User, post_id: int) -> None:
+def delete_post(*, user: User, post_id: int, reason: str = "") -> None:
+    """The author deletes their own post (not once it has comments, unless staff); staff delete
+    anyone's as a moderation action, with a reason, recorded like a hide."""
     _require_writer(user)
     post = Post.objects.select_for_update().get(pk=post_id, is_active=True)
-    if not user.is_staff:
-        _require_author(user, post.author_id)
-        if post.comment_count > 0:
-            raise PermissionDenied("A post with comments cannot be deleted.")
-    _set_post_active(post, False, "deleted by staff" if user.is_staff else "")
+    if post.author_id != user.pk:
+        _moderate_post(user, post, ModerationAction.Action.DELETE, reason)
+        return
+    if post.comment_count > 0 and not user.is_staff:
+        raise PermissionDenied("A post with comments cannot be deleted.")
+    _set_post_active(post, False)
 
 
 @atomic_with_retry
@@ -179,14 +182,13 @@ def _set_comment_active(comment: Comment, active: bool, reason: str = "") -> Non
 
 
 @atomic_with_retry
-def delete_comment(*, user: User, comment_id: int) -> None:
+def delete_comment(*, user: User, comment_id: int, reason: str = "") -> None:
+    """Like ``delete_post``: the author's own, or anyone's by staff as a moderation action."""
     _require_writer(user)
-    comment = Comment.objects.select_related("post").get(pk=comment_id, is_active=True)
-    # Parent before child: lock the post, then the comment.
-    Post.objects.select_for_update().get(pk=comment.post_id)
-    comment = Comment.objects.select_for_update().get(pk=comment_id, is_active=True)
-    if not user.is_staff:
-        _require_author(user, comment.author_id)
+    comment = _lock_comment(comment_id, is_active=True)
+    if comment.author_id != user.pk:
+        _moderate_comment(user, comment, ModerationAction.Action.DELETE, reason)
+        return
     _set_comment_active(comment, False)
 
 
@@ -231,15 +233,44 @@ def _require_staff(user: User) -> None:
         raise PermissionDenied("Only staff may moderate.")
 
 
+def _lock_comment(comment_id: int, **filters) -> Comment:
+    """Parent before child: lock the comment's post, then the comment."""
+    post_id = Comment.objects.values_list("post_id", flat=True).get(pk=comment_id)
+    Post.objects.select_for_update().get(pk=post_id)
+    return Comment.objects.select_related("post").select_for_update().get(pk=comment_id, **filters)
+
+
+def _record(moderator: User, action: str, reason: str, **target) -> ModerationAction:
+    _require_staff(moderator)
+    if not reason.strip():
+        raise ValueError("A moderation action needs a reason.")  # forms ask for it first
+    return ModerationAction.objects.create(
+        moderator=moderator, action=action, reason=reason, **target
+    )
+
+
+def _moderate_post(moderator: User, post: Post, action: str, reason: str) -> ModerationAction:
+    record = _record(moderator, action, reason, post=post)
+    hide = action != ModerationAction.Action.RESTORE
+    _set_post_active(post, not hide, reason if hide else "")
+    return record
+
+
+def _moderate_comment(
+    moderator: User, comment: Comment, action: str, reason: str
+) -> ModerationAction:
+    record = _record(moderator, action, reason, comment=comment)
+    hide = action != ModerationAction.Action.RESTORE
+    _set_comment_active(comment, not hide, reason if hide else "")
+    return record
+
+
 @atomic_with_retry
 def moderate_post(*, moderator: User, post_id: int, hide: bool, reason: str) -> ModerationAction:
     _require_staff(moderator)
     post = Post.objects.select_for_update().get(pk=post_id, is_active=hide)
-    _set_post_active(post, not hide, reason if hide else "")
     action = ModerationAction.Action.HIDE if hide else ModerationAction.Action.RESTORE
-    return ModerationAction.objects.create(
-        moderator=moderator, action=action, post=post, reason=reason
-    )
+    return _moderate_post(moderator, post, action, reason)
 
 
 @atomic_with_retry
@@ -247,14 +278,9 @@ def moderate_comment(
     *, moderator: User, comment_id: int, hide: bool, reason: str
 ) -> ModerationAction:
     _require_staff(moderator)
-    post_id = Comment.objects.values_list("post_id", flat=True).get(pk=comment_id)
-    Post.objects.select_for_update().get(pk=post_id)
-    comment = Comment.objects.select_for_update().get(pk=comment_id, is_active=hide)
-    _set_comment_active(comment, not hide, reason if hide else "")
+    comment = _lock_comment(comment_id, is_active=hide)
     action = ModerationAction.Action.HIDE if hide else ModerationAction.Action.RESTORE
-    return ModerationAction.objects.create(
-        moderator=moderator, action=action, comment=comment, reason=reason
-    )
+    return _moderate_comment(moderator, comment, action, reason)
 
 
 @atomic_with_retry

@@ -23,7 +23,7 @@ def _writer(request):
 def _list(request, category, version: int):
     """A post list. Without a search its rendered rows are a cached fragment (see the template):
     the page is read lazily, so a cache hit reads no post at all."""
-    q = request.GET.get("q", "").strip()[:200]
+    q = selectors.search_text(request.GET.get("q", ""))
     number = selectors.parse_page(request.GET.get("page"))
     search_error = None
     if not q:
@@ -31,7 +31,7 @@ def _list(request, category, version: int):
     else:
         try:
             page = selectors.post_list(category=category, q=q, page=number)
-        except selectors.SearchTooBroad as error:
+        except selectors.SearchError as error:
             page = selectors.Page(items=[], number=1, size=selectors.PAGE_SIZE, total=0)
             search_error = str(error)
     return render(
@@ -99,11 +99,26 @@ def post_edit(request, pk):
     return render(request, "board/post_form.html", {"form": form, "post": post}, status=status)
 
 
+def _deletion_reason(request, author_id: int) -> tuple[str, HttpResponse | None]:
+    """Deleting someone else's content is moderation: staff only, with a reason. Returns the
+    reason, or the form page to answer with when it is missing."""
+    if author_id == request.user.pk:
+        return "", None
+    _staff(request)
+    form = ModerationForm(request.POST)
+    if not form.is_valid():
+        return "", render(request, "board/moderate.html", {"form": form}, status=400)
+    return form.cleaned_data["reason"], None
+
+
 @login_required
 @require_POST
 def post_delete(request, pk):
-    _active_post(pk)
-    services.delete_post(user=request.user, post_id=pk)
+    post = _active_post(pk)
+    reason, refusal = _deletion_reason(request, post.author_id)
+    if refusal:
+        return refusal
+    services.delete_post(user=request.user, post_id=pk, reason=reason)
     messages.success(request, "The post was deleted.")
     return redirect("board:index")
 
@@ -207,7 +222,10 @@ def comment_edit(request, pk):
 @require_POST
 def comment_delete(request, pk):
     comment = _active_comment(pk)
-    services.delete_comment(user=request.user, comment_id=pk)
+    reason, refusal = _deletion_reason(request, comment.author_id)
+    if refusal:
+        return refusal
+    services.delete_comment(user=request.user, comment_id=pk, reason=reason)
     return redirect("board:post", pk=comment.post_id)
 
 
@@ -263,7 +281,8 @@ def _moderate(request, hide_target, redirect_to):
     _staff(request)
     form = ModerationForm(request.POST)
     if not form.is_valid():
-        return render(request, "board/moderate.html", {"form": form}, status=400)
+        action = request.POST.get("action")
+        return render(request, "board/moderate.html", {"form": form, "action": action}, status=400)
     hide_target(form.cleaned_data["reason"], request.POST.get("action") != "restore")
     messages.success(request, "Recorded.")
     return redirect(redirect_to)

@@ -46,17 +46,19 @@ def test_author_cannot_delete_a_post_with_active_comments(post, user):
 
 def test_author_can_delete_after_the_comments_are_gone(post, user, staff):
     comment = make_comment(post=post)
-    services.delete_comment(user=staff, comment_id=comment.pk)
+    services.delete_comment(user=staff, comment_id=comment.pk, reason="off topic")
     services.delete_post(user=user, post_id=post.pk)
     post.refresh_from_db()
     assert not post.is_active
     assert Category.objects.get(pk=post.category_id).post_count == 0
 
 
-def test_staff_can_delete_a_commented_post(post, staff):
+def test_staff_can_delete_a_commented_post_as_a_recorded_moderation(post, staff):
     make_comment(post=post)
-    services.delete_post(user=staff, post_id=post.pk)
+    services.delete_post(user=staff, post_id=post.pk, reason="spam")
     assert not Post.objects.get(pk=post.pk).is_active
+    action = ModerationAction.objects.get(post=post)
+    assert (action.action, action.moderator, action.reason) == ("delete", staff, "spam")
 
 
 def test_second_vote_takes_the_vote_back(post, other):

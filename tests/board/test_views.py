@@ -219,7 +219,7 @@ def test_permission_matrix(client, role, sub, request):
     got = (
         c.post(reverse("board:post_create"), data).status_code,
         c.post(reverse("board:post_edit", args=[posts[0].pk]), data).status_code,
-        c.post(reverse("board:post_delete", args=[posts[1].pk])).status_code,
+        c.post(reverse("board:post_delete", args=[posts[1].pk]), {"reason": "r"}).status_code,
         c.post(reverse("board:post_vote", args=[posts[2].pk])).status_code,
         c.post(reverse("board:post_moderate", args=[posts[3].pk]), {"reason": "r"}).status_code,
     )
