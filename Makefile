@@ -4,6 +4,8 @@ PY      ?= python$(PYTHON_VERSION)
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+# mysqlclient builds against these (Debian and Ubuntu: installed when missing)
+SYSTEM_PACKAGES := if command -v dpkg-query >/dev/null 2>&1; then .ci/debian-packages libmariadb-dev pkg-config; fi
 DEVSTAMP := $(VENV)/.installed-dev
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
@@ -16,10 +18,12 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): requirements.txt | $(BIN)/python
+	@$(SYSTEM_PACKAGES)
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
 $(DEVSTAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	@$(SYSTEM_PACKAGES)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(STAMP)
 

@@ -2,13 +2,17 @@
 
 import hmac
 import logging
+import sys
 
 from django.conf import settings
-from django.db import connections
-from django.http import HttpResponseForbidden, JsonResponse
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django_prometheus.exports import ExportToDjangoView
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts.utils import client_ip
 
@@ -17,6 +21,33 @@ logger = logging.getLogger(__name__)
 
 def home(request):
     return render(request, "home.html")
+
+
+# What an outage looks like from here: the database or the cache cannot be reached (or a lock
+# could not be had in time). Anything else is a bug, and gets the 500 page.
+OUTAGES = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
+
+RETRY_AFTER_SECONDS = 30
+
+
+def server_error(request):
+    """``handler500``: a 503 with Retry-After when the database or cache is unreachable, else the
+    site's 500 page; both show the request id and never a trace. The templates need neither the
+    database nor the cache, so they render during the very outage they report."""
+    error = sys.exc_info()[1]
+    request_id = getattr(request, "id", "")
+    if isinstance(error, OUTAGES):
+        which = "database" if isinstance(error, DatabaseError) else "cache"
+        logger.error("%s unavailable: %s: %s", which, type(error).__name__, error)
+        body = loader.render_to_string(
+            "503.html", {"request_id": request_id, "retry_after": RETRY_AFTER_SECONDS}
+        )
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return HttpResponse(
+        loader.render_to_string("500.html", {"request_id": request_id}), status=500
+    )
 
 
 @never_cache

@@ -4,7 +4,10 @@ the event log itself is read-only."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
+
+from config.validators import validate_moment
 
 from . import services
 from .models import (
@@ -59,7 +62,29 @@ class LedgerAddAdmin(ReadOnlyAdmin):
         return redirect(f"admin:investments_{self.model._meta.model_name}_changelist")
 
 
-class FundForm(forms.ModelForm):
+class LedgerForm(forms.ModelForm):
+    """Bounds typed values the way the ledger's services do, so a bad one is an error next to its
+    field (never a database error): amounts are whole, 1 to ``MAX_AMOUNT``; moments stay within
+    the years the site can convert."""
+
+    amount_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.amount_fields:
+            field = self.fields.get(name)
+            if field is None:  # a read-only page shows the value, nothing to bound
+                continue
+            field.validators += [MinValueValidator(1), MaxValueValidator(services.MAX_AMOUNT)]
+            field.widget.attrs.update(min=1, max=services.MAX_AMOUNT)
+        for field in self.fields.values():
+            if isinstance(field, forms.DateTimeField | forms.SplitDateTimeField):
+                field.validators.append(validate_moment)
+
+
+class FundForm(LedgerForm):
+    amount_fields = ("base_price",)
+
     class Meta:
         model = Fund
         fields = ("name", "base_price")
@@ -75,7 +100,9 @@ class FundAdmin(LedgerAddAdmin):
         services.create_fund(actor=user, name=data["name"], base_price=data["base_price"])
 
 
-class CopyrightForm(forms.ModelForm):
+class CopyrightForm(LedgerForm):
+    amount_fields = ("price",)
+
     class Meta:
         model = Copyright
         fields = ("fund", "code", "registration_number", "music_id", "title", "artist", "price")
@@ -97,10 +124,16 @@ class CopyrightAdmin(LedgerAddAdmin):
         )
 
 
-class McpiForm(forms.ModelForm):
+class McpiForm(LedgerForm):
     class Meta:
         model = McpiValue
         fields = ("at", "value")
+
+    def clean_value(self):
+        try:
+            return services.parse_mcpi(self.cleaned_data["value"])
+        except services.LedgerError as error:
+            raise forms.ValidationError(error.message) from None
 
 
 @admin.register(McpiValue)
@@ -113,7 +146,9 @@ class McpiAdmin(LedgerAddAdmin):
         services.record_mcpi(actor=user, at=data["at"] or timezone.now(), value=data["value"])
 
 
-class RoyaltyForm(forms.ModelForm):
+class RoyaltyForm(LedgerForm):
+    amount_fields = ("amount",)
+
     class Meta:
         model = Royalty
         fields = ("fund", "amount")

@@ -1,6 +1,9 @@
 import uuid
 
 from django import forms
+from django.utils import timezone
+
+from config.validators import MomentField
 
 from .services import MAX_AMOUNT
 
@@ -35,11 +38,17 @@ class RedeemForm(SubscribeForm):
 
 
 class MomentForm(forms.Form):
-    at = forms.DateTimeField(
+    at = MomentField(
         label="Moment",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f"],
     )
+
+    def clean_at(self):
+        at = self.cleaned_data["at"]
+        if at > timezone.now():
+            raise forms.ValidationError("Pick a moment in the past: the future is not known yet.")
+        return at
 
 
 class OrderForm(MoneyForm):

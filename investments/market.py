@@ -216,10 +216,8 @@ def place_order(
         raise LedgerError(f"Prices go in steps of {tick():,}.", field="price")
     moment = at or timezone.now()
     sequence = _lock_sequence()
-    done = _existing(idempotency_key)
+    done = _existing(idempotency_key, actor=user, type_="order_placed")
     if done is not None:
-        if done.actor_id != user.pk or done.type != "order_placed":
-            raise LedgerError("This form was already used.")
         return Order.objects.get(pk=done.payload["order_id"])
     fund, market = _market(fund_id)
     breaker = _resume_if_due(sequence, moment)

@@ -4,6 +4,7 @@ appends its event and updates the projections inline."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -63,10 +64,15 @@ def _lock_sequence() -> LedgerSequence:
         return LedgerSequence.objects.select_for_update().get(pk=1)
 
 
-def _existing(idempotency_key: str | None) -> Event | None:
+def _existing(idempotency_key: str | None, *, actor: User, type_: str) -> Event | None:
+    """The event an earlier submit of this form made, if any. A key is bound to the person and
+    the action it was made for: used by someone else, or on another form, it is refused."""
     if not idempotency_key:
         return None
-    return Event.objects.filter(idempotency_key=idempotency_key).first()
+    done = Event.objects.filter(idempotency_key=idempotency_key).first()
+    if done is not None and (done.actor_id != actor.pk or done.type != type_):
+        raise LedgerError("This form was already used. Reload the page and try again.")
+    return done
 
 
 def _append(
@@ -290,48 +296,48 @@ def register_investor(*, user: User, at: datetime | None = None) -> Investor:
     return Investor.objects.get(pk=investor_id)
 
 
-def _money_command(fn):
-    """Common frame: one retried transaction, the sequence lock, idempotency."""
+def _money_command(event_type: str):
+    """Common frame of a command that appends one ``event_type`` event: one retried transaction,
+    the sequence lock, idempotency. The command returns the event's stream and payload."""
 
-    @atomic_with_retry
-    def wrapper(*, user: User, idempotency_key: str | None = None, **kwargs) -> Outcome:
-        _writer(user)
-        sequence = _lock_sequence()
-        done = _existing(idempotency_key)
-        if done is not None:
-            if done.actor_id != user.pk:
-                raise LedgerError("This form was already used by someone else.")
-            return Outcome(event=done, replayed=True)
-        type_, stream, payload = fn(user=user, **kwargs)
-        event = _append(
-            sequence=sequence,
-            type_=type_,
-            stream=stream,
-            payload=payload,
-            actor=user,
-            at=kwargs.get("at"),
-            idempotency_key=idempotency_key,
-        )
-        return Outcome(event=event)
+    def decorate(fn):
+        @atomic_with_retry
+        @functools.wraps(fn)
+        def command(*, user: User, idempotency_key: str | None = None, **kwargs) -> Outcome:
+            _writer(user)
+            sequence = _lock_sequence()
+            done = _existing(idempotency_key, actor=user, type_=event_type)
+            if done is not None:
+                return Outcome(event=done, replayed=True)
+            stream, payload = fn(user=user, **kwargs)
+            event = _append(
+                sequence=sequence,
+                type_=event_type,
+                stream=stream,
+                payload=payload,
+                actor=user,
+                at=kwargs.get("at"),
+                idempotency_key=idempotency_key,
+            )
+            return Outcome(event=event)
 
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
+        return command
+
+    return decorate
 
 
-@_money_command
+@_money_command("cash_deposited")
 def deposit(*, user: User, amount: int, at: datetime | None = None):
     """Put cash into the investor's account."""
     amount = _amount(amount)
     investor = _investor_for(user)
     return (
-        "cash_deposited",
         f"investor-{investor.pk}",
         {"investor_id": investor.pk, "amount": amount},
     )
 
 
-@_money_command
+@_money_command("cash_withdrawn")
 def withdraw(*, user: User, amount: int, at: datetime | None = None):
     """Take cash out; never below zero."""
     amount = _amount(amount)
@@ -342,13 +348,12 @@ def withdraw(*, user: User, amount: int, at: datetime | None = None):
             field="amount",
         )
     return (
-        "cash_withdrawn",
         f"investor-{investor.pk}",
         {"investor_id": investor.pk, "amount": amount},
     )
 
 
-@_money_command
+@_money_command("shares_subscribed")
 def subscribe(*, user: User, fund_id: int, amount: int, at: datetime | None = None):
     """Buy floor(amount / NAV) whole shares at this moment's NAV; the remainder stays as cash."""
     amount = _amount(amount)
@@ -364,7 +369,6 @@ def subscribe(*, user: User, fund_id: int, amount: int, at: datetime | None = No
         raise LedgerError(f"One share costs {nav}; enter at least that.", field="amount")
     cost = ledger.cost_of(shares, nav)
     return (
-        "shares_subscribed",
         f"investor-{investor.pk}",
         {
             "investor_id": investor.pk,
@@ -377,7 +381,7 @@ def subscribe(*, user: User, fund_id: int, amount: int, at: datetime | None = No
     )
 
 
-@_money_command
+@_money_command("shares_redeemed")
 def redeem(*, user: User, fund_id: int, shares: int, at: datetime | None = None):
     """Return shares for floor(shares x NAV) cash, paid from fund cash."""
     shares = _amount(shares, field="shares")
@@ -402,7 +406,6 @@ def redeem(*, user: User, fund_id: int, shares: int, at: datetime | None = None)
         else holding.cost_basis * shares // holding.held
     )
     return (
-        "shares_redeemed",
         f"investor-{investor.pk}",
         {
             "investor_id": investor.pk,

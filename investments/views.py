@@ -56,6 +56,8 @@ def history(request):
         before = int(request.GET.get("before", "")) or None
     except ValueError:
         before = None
+    if before is not None and not 0 < before < 2**63:
+        before = None
     rows, next_before = selectors.history(investor=investor, before=before)
     return render(request, "investments/history.html", {"rows": rows, "next_before": next_before})
 
