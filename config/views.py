@@ -45,9 +45,7 @@ def server_error(request):
         response = HttpResponse(body, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
-    return HttpResponse(
-        loader.render_to_string("500.html", {"request_id": request_id}), status=500
-    )
+    return HttpResponse(loader.render_to_string("500.html", {"request_id": request_id}), status=500)
 
 
 @never_cache
