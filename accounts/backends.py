@@ -25,10 +25,12 @@ class UsernameOrEmailBackend(ModelBackend):
 
     @staticmethod
     def find(login: str):
-        """The account ``login`` names: an e-mail address, or a username in any case."""
+        """The account ``login`` names: an e-mail address, or a username in any case (usernames may
+        hold an ``@`` too: a login that is no one's e-mail is tried as a username)."""
         login = login.strip()
-        lookup = {"email": login.lower()} if "@" in login else {"username__iexact": login}
-        return get_user_model().objects.filter(**lookup).first()
+        people = get_user_model().objects
+        by_email = people.filter(email=login.lower()).first() if "@" in login else None
+        return by_email or people.filter(username__iexact=login).first()
 
     def user_can_authenticate(self, user):
         # Blocked or suspended people do authenticate; the log-in form then tells them why they

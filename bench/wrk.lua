@@ -1,6 +1,7 @@
 -- okcow bench: per-request method/path/headers/body from a generated Lua data file, rotated across
 -- threads; prints one JSON line (prefix "WRKJSON ") in done(). Usage: wrk -s wrk.lua URL -- DATA
 -- A body or path may hold {{key}}: replaced by a unique string per request (idempotency keys).
+-- "loaded" in the summary is how many requests the first thread read from the data file.
 
 local threads = {}
 local counter = 0
@@ -22,6 +23,7 @@ function init(args)
     end
   end
   index = (id or 0) % #requests_
+  loaded = #requests_
 end
 
 function request()
@@ -40,11 +42,13 @@ end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  local loaded = threads[1] and threads[1]:get("loaded") or 0
   io.write(string.format(
     'WRKJSON {"requests": %d, "duration_us": %d, "bytes": %d, ' ..
     '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.1f, ' ..
-    '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}}\n',
+    '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, ' ..
+    '"loaded": %d}\n',
     summary.requests, summary.duration, summary.bytes,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean,
-    e.connect, e.read, e.write, e.status, e.timeout))
+    e.connect, e.read, e.write, e.status, e.timeout, loaded))
 end

@@ -42,8 +42,9 @@ class SearchTooBroad(SearchError):
 
 
 def search_text(q: str) -> str:
-    """What a person typed, as text: printable characters only, bounded in length."""
-    return "".join(c for c in q if c.isprintable()).strip()[:SEARCH_MAX_LENGTH]
+    """What a person typed, as text: any space or control character (an ideographic space, a tab,
+    a NUL) becomes one space, and the length is bounded."""
+    return " ".join("".join(c if c.isprintable() else " " for c in q).split())[:SEARCH_MAX_LENGTH]
 
 
 def search_words(q: str) -> list[str]:
