@@ -66,8 +66,9 @@ def order_plan(fund_id: int = 1, *, people: int = 200) -> OrderPlan:
     if fund is None:
         raise MissingData(f"no fund {fund_id}")
     reference = market.reference_price(Market.objects.filter(fund=fund).first(), fund)
-    low, high = market.price_range(reference)
-    price = min(max(reference // market.tick() * market.tick(), low), high)
+    rules = market.market_rules()
+    low, high = rules.price_range(reference)
+    price = min(max(reference // rules.tick * rules.tick, low), high)
     open_at_price = Order.objects.filter(fund=fund, status="open", price=price)
     holders = list(
         Holding.objects.filter(fund=fund, held__gt=0, investor__user__is_active=True)
@@ -75,7 +76,7 @@ def order_plan(fund_id: int = 1, *, people: int = 200) -> OrderPlan:
         .order_by("-held")
         .values_list("investor__user_id", "held")[:people]
     )
-    need = price + market.fee(price)
+    need = rules.buy_reservation(price, 1)
     cash = dict(
         Investor.objects.filter(cash_available__gte=need, user__is_active=True)
         .exclude(pk__in=open_at_price.filter(side="sell").values("investor"))

@@ -92,7 +92,7 @@ def load_market(stdout, people) -> None:
         return
     seller, buyer = investors[0], investors[1]
     now = timezone.now().replace(microsecond=0)
-    tick = market.tick()
+    tick = market.market_rules().tick
     for days_ago in range(6, 0, -1):
         day = now - dt.timedelta(days=days_ago)
         for fund in funds:

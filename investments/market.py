@@ -4,7 +4,7 @@ the MCPI circuit breaker and the daily close.
 Every command runs in one retried transaction and locks in the ledger's order: the ledger sequence
 row, then the fund's ``Market`` row (serialising its book), then investors. Each effect is an event
 appended through ``services._append`` and projected inline by ``project`` below; the in-memory twin
-is ``ledger.State`` (``_on_order_placed`` and friends).
+is ``State`` (``_on_order_placed`` and friends).
 
 Settings (all optional): ``MARKET_TICK`` (100), ``MARKET_FEE_RATE`` (Decimal "0.01" per side),
 ``MARKET_PRICE_LIMIT`` (Decimal "0.30"), ``MARKET_CIRCUIT_BREAKER`` (list of (fall %, minutes);
@@ -14,7 +14,7 @@ minutes None closes the market for the day; default [(8, 20), (15, 20), (20, Non
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Case, F, Value, When
@@ -24,6 +24,8 @@ from accounts.models import User
 from config.db import atomic_with_retry
 from config.locks import exclusive
 
+from .domain import events, rules
+from .domain.orderbook import BUY, BookOrder, OrderBook, other_side
 from .models import (
     CircuitBreaker,
     Event,
@@ -38,50 +40,19 @@ from .models import (
 )
 from .services import MAX_AMOUNT, LedgerError, _append, _existing, _lock_sequence, _writer
 
-EVENT_TYPES = {
-    "order_placed",
-    "trade_executed",
-    "order_cancelled",
-    "market_halted",
-    "market_resumed",
-    "market_closed",
-}
 
-
-def tick() -> int:
-    return settings.MARKET_TICK
-
-
-def fee_rate() -> Decimal:
-    return Decimal(str(settings.MARKET_FEE_RATE))
-
-
-def limit_rate() -> Decimal:
-    return Decimal(str(settings.MARKET_PRICE_LIMIT))
-
-
-def breaker_levels() -> list[tuple[int, int | None]]:
-    return list(settings.MARKET_CIRCUIT_BREAKER)
-
-
-def fee(amount: int) -> int:
-    """The fee on one side of a trade: a fraction of a cash is truncated."""
-    return int((Decimal(amount) * fee_rate()).to_integral_value(rounding=ROUND_DOWN))
+def market_rules() -> rules.MarketRules:
+    """The market's rules with this site's settings."""
+    return rules.MarketRules(
+        tick=settings.MARKET_TICK,
+        fee_rate=Decimal(str(settings.MARKET_FEE_RATE)),
+        limit_rate=Decimal(str(settings.MARKET_PRICE_LIMIT)),
+        breaker=tuple((fall, minutes) for fall, minutes in settings.MARKET_CIRCUIT_BREAKER),
+    )
 
 
 def reference_price(market: Market | None, fund: Fund) -> int:
-    if market is not None and market.previous_close:
-        return market.previous_close
-    return fund.base_price
-
-
-def price_range(reference: int) -> tuple[int, int]:
-    """Allowed prices: within ±limit of the reference, on the tick."""
-    t = tick()
-    low = Decimal(reference) * (1 - limit_rate())
-    high = Decimal(reference) * (1 + limit_rate())
-    low_ticks = -((-low) // t)  # ceil
-    return max(int(low_ticks) * t, t), int(high // t) * t
+    return rules.reference_price(market.previous_close if market else None, fund.base_price)
 
 
 # --- the circuit breaker --------------------------------------------------------------------------
@@ -106,8 +77,8 @@ def _resume_if_due(sequence, moment: dt.datetime) -> CircuitBreaker:
     if breaker.halted_until and breaker.halted_until <= moment:
         _append(
             sequence=sequence,
-            type_="market_resumed",
-            stream="circuit",
+            type_=events.MARKET_RESUMED,
+            stream=events.CIRCUIT_STREAM,
             payload={"at": moment.isoformat(), "halted_until": breaker.halted_until.isoformat()},
             actor=None,
             at=moment,
@@ -129,25 +100,17 @@ def check_circuit(*, sequence, at: dt.datetime, value: Decimal) -> None:
     breaker = _resume_if_due(sequence, at)
     if not previous:
         return
-    fall = (previous - Decimal(value)) * 100 / previous
+    fall = rules.fall_percent(previous, value)
     day = timezone.localdate(at)
-    fired = breaker.levels_fired if breaker.day == day else 0
-    level = 0
-    for n, (threshold, _) in enumerate(breaker_levels(), start=1):
-        if fall >= threshold:
-            level = n
-    if level <= fired:
+    r = market_rules()
+    level = r.breaker_level(fall, breaker.levels_fired if breaker.day == day else 0)
+    if not level:
         return
-    minutes = breaker_levels()[level - 1][1]
-    if minutes is None:
-        local = timezone.localtime(at)
-        until = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    else:
-        until = at + dt.timedelta(minutes=minutes)
+    until = r.halt_end(level, timezone.localtime(at))
     _append(
         sequence=sequence,
-        type_="market_halted",
-        stream="circuit",
+        type_=events.MARKET_HALTED,
+        stream=events.CIRCUIT_STREAM,
         payload={
             "level": level,
             "day": day.isoformat(),
@@ -212,11 +175,12 @@ def place_order(
         raise LedgerError("Choose buy or sell.", field="side")
     price = _whole(price, "price")
     quantity = _whole(quantity, "quantity")
-    if price % tick():
-        raise LedgerError(f"Prices go in steps of {tick():,}.", field="price")
+    r = market_rules()
+    if not r.on_tick(price):
+        raise LedgerError(f"Prices go in steps of {r.tick:,}.", field="price")
     moment = at or timezone.now()
     sequence = _lock_sequence()
-    done = _existing(idempotency_key, actor=user, type_="order_placed")
+    done = _existing(idempotency_key, actor=user, type_=events.ORDER_PLACED)
     if done is not None:
         return Order.objects.get(pk=done.payload["order_id"])
     fund, market = _market(fund_id)
@@ -226,7 +190,7 @@ def place_order(
             f"Trading is halted until {timezone.localtime(breaker.halted_until):%H:%M}; "
             "you can still cancel orders."
         )
-    low, high = price_range(reference_price(market, fund))
+    low, high = r.price_range(reference_price(market, fund))
     if not low <= price <= high:
         raise LedgerError(f"Today's prices must be between {low:,} and {high:,}.", field="price")
     investor = _investor(user)
@@ -250,8 +214,8 @@ def place_order(
         "cash_reserved": 0,
         "placed_at": moment.isoformat(),
     }
-    if side == Order.Side.BUY:
-        need = price * quantity + fee(price * quantity)
+    if side == BUY:
+        need = r.buy_reservation(price, quantity)
         if need > investor.cash_available:
             raise LedgerError(
                 f"This order needs {need:,} with the fee; you have {investor.cash_available:,}.",
@@ -268,68 +232,71 @@ def place_order(
     payload["sequence"] = sequence.last + 1
     _append(
         sequence=sequence,
-        type_="order_placed",
-        stream=f"market-{fund.pk}",
+        type_=events.ORDER_PLACED,
+        stream=events.market_stream(fund.pk),
         payload=payload,
         actor=user,
         at=moment,
         idempotency_key=idempotency_key,
     )
     order = Order.objects.get(pk=payload["order_id"])
-    _match(sequence, fund, market, order, moment, low, high)
+    _match(sequence, fund, order, moment, low, high)
     order.refresh_from_db()
     return order
 
 
-def _match(sequence, fund, market, order, moment, low, high) -> None:
-    """Trade the new order against resting orders at exactly its price, oldest first."""
-    other = Order.Side.SELL if order.side == Order.Side.BUY else Order.Side.BUY
+def _match(sequence, fund, order, moment, low, high) -> None:
+    """Trade the new order against the resting orders at exactly its price, oldest first: as many
+    as its quantity can reach are put on an ``OrderBook``, which gives the fills."""
+    book, orders = OrderBook(), {order.pk: order}
+    reach = order.remaining
     resting = Order.objects.filter(
-        fund=fund, status=Order.Status.OPEN, side=other, price=order.price
+        fund=fund, status=Order.Status.OPEN, side=other_side(order.side), price=order.price
     ).order_by("sequence")
-    # One counter-order at a time: a deep book at this price is never read past what fills.
-    while order.remaining and (counter := resting.first()) is not None:
-        buy, sell = (order, counter) if order.side == Order.Side.BUY else (counter, order)
-        quantity = min(buy.remaining, sell.remaining)
-        value = order.price * quantity
-        buyer_fee, seller_fee = fee(value), fee(value)
-        spent = value + buyer_fee
-        refund = buy.cash_reserved - spent if quantity == buy.remaining else 0
-        seller = Holding.objects.get(investor_id=sell.investor_id, fund=fund)
-        total = seller.held + seller.reserved
-        released = seller.cost_basis if quantity == total else seller.cost_basis * quantity // total
+    for counter in resting.iterator(chunk_size=20):  # a deep level is read only as far as fills
+        if reach <= 0:
+            break
+        book.rest(_book_order(counter))
+        orders[counter.pk] = counter
+        reach -= counter.remaining
+    r = market_rules()
+    day, at = timezone.localdate(moment).isoformat(), moment.isoformat()
+    for fill in book.place(_book_order(order)):
+        buy = orders[fill.buy_order_id]
+        seller = Holding.objects.get(investor_id=fill.seller_id, fund=fund)
+        terms = rules.trade_terms(
+            r,
+            price=fill.price,
+            quantity=fill.quantity,
+            buy_remaining=fill.buy_remaining,
+            buy_reserved=buy.cash_reserved,
+            seller_basis=seller.cost_basis,
+            seller_shares=seller.held + seller.reserved,
+        )
         last = Trade.objects.order_by("-pk").values_list("pk", flat=True).first()
+        payload = events.trade_executed(
+            fill,
+            terms,
+            trade_id=(last or 0) + 1,
+            fund_id=fund.pk,
+            low=low,
+            high=high,
+            day=day,
+            at=at,
+        )
         _append(
             sequence=sequence,
-            type_="trade_executed",
-            stream=f"market-{fund.pk}",
-            payload={
-                "trade_id": (last or 0) + 1,
-                "fund_id": fund.pk,
-                "buy_order_id": buy.pk,
-                "sell_order_id": sell.pk,
-                "buyer_id": buy.investor_id,
-                "seller_id": sell.investor_id,
-                "buy_price": buy.price,
-                "sell_price": sell.price,
-                "price": order.price,
-                "quantity": quantity,
-                "buyer_fee": buyer_fee,
-                "seller_fee": seller_fee,
-                "spent": spent,
-                "refund": refund,
-                "cost_released": released,
-                "low": low,
-                "high": high,
-                "day": timezone.localdate(moment).isoformat(),
-                "at": moment.isoformat(),
-            },
+            type_=events.TRADE_EXECUTED,
+            stream=events.market_stream(fund.pk),
+            payload=payload,
             actor=None,
             at=moment,
         )
-        order.remaining -= quantity  # what the projection just wrote, without reading it back
-        if order is buy:
-            order.cash_reserved -= spent + refund
+        buy.cash_reserved -= terms.spent + terms.refund  # what the projection just wrote
+
+
+def _book_order(order: Order) -> BookOrder:
+    return BookOrder(order.pk, order.investor_id, order.side, order.price, order.remaining)
 
 
 @atomic_with_retry
@@ -354,8 +321,8 @@ def cancel_order(*, user: User, order_id, at=None) -> Order:
         raise LedgerError("This order is no longer open.", field="order")
     _append(
         sequence=sequence,
-        type_="order_cancelled",
-        stream=f"market-{order.fund_id}",
+        type_=events.ORDER_CANCELLED,
+        stream=events.market_stream(order.fund_id),
         payload={
             "order_id": order.pk,
             "investor_id": order.investor_id,
@@ -376,13 +343,13 @@ def _close_fund(*, fund_id: int, at: dt.datetime) -> bool:
     sequence = _lock_sequence()
     fund, market = _market(fund_id)
     day = timezone.localdate(at)
-    stream = f"market-{fund.pk}"
-    if Event.objects.filter(stream=stream, type="market_closed", payload__day=day.isoformat()):
+    stream = events.market_stream(fund.pk)
+    if Event.objects.filter(stream=stream, type=events.MARKET_CLOSED, payload__day=day.isoformat()):
         return False  # this day is closed already: running the job again changes nothing
     close = market.last_price or reference_price(market, fund)
     _append(
         sequence=sequence,
-        type_="market_closed",
+        type_=events.MARKET_CLOSED,
         stream=stream,
         payload={"fund_id": fund.pk, "day": day.isoformat(), "close": close},
         actor=None,
@@ -406,9 +373,9 @@ def close_market(*, at: dt.datetime | None = None) -> int:
 
 
 def project(event) -> None:
-    """The DB twin of ``ledger.State``'s market handlers."""
+    """The DB twin of ``State``'s market handlers."""
     p, t = event.payload, event.type
-    if t == "order_placed":
+    if t == events.ORDER_PLACED:
         Order.objects.create(
             pk=p["order_id"],
             fund_id=p["fund_id"],
@@ -430,7 +397,7 @@ def project(event) -> None:
             Holding.objects.filter(investor_id=p["investor_id"], fund_id=p["fund_id"]).update(
                 held=F("held") - p["quantity"], reserved=F("reserved") + p["quantity"]
             )
-    elif t == "trade_executed":
+    elif t == events.TRADE_EXECUTED:
         q = p["quantity"]
         value = p["price"] * q
         # SET order matters: MariaDB evaluates assignments left to right on the updated row, so
@@ -481,7 +448,7 @@ def project(event) -> None:
             day=day,
             last_price=p["price"],
         )
-    elif t == "order_cancelled":
+    elif t == events.ORDER_CANCELLED:
         Order.objects.filter(pk=p["order_id"]).update(
             status=Order.Status.CANCELLED, cash_reserved=0
         )
@@ -494,7 +461,7 @@ def project(event) -> None:
             Holding.objects.filter(investor_id=p["investor_id"], fund_id=p["fund_id"]).update(
                 held=F("held") + p["shares_released"], reserved=F("reserved") - p["shares_released"]
             )
-    elif t == "market_halted":
+    elif t == events.MARKET_HALTED:
         CircuitBreaker.objects.update_or_create(
             pk=1,
             defaults={
@@ -503,9 +470,9 @@ def project(event) -> None:
                 "halted_until": dt.datetime.fromisoformat(p["until"]),
             },
         )
-    elif t == "market_resumed":
+    elif t == events.MARKET_RESUMED:
         CircuitBreaker.objects.filter(pk=1).update(halted_until=None)
-    elif t == "market_closed":
+    elif t == events.MARKET_CLOSED:
         market, _ = Market.objects.get_or_create(fund_id=p["fund_id"])
         market.previous_close = p["close"]
         market.save(update_fields=["previous_close"])

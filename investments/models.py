@@ -75,7 +75,7 @@ class Event(AppendOnly):
 
 class Posting(AppendOnly):
     """What one event changed in one investor's cash (``fund_id`` empty) or in one of their
-    holdings, as deltas (``ledger.postings``). Written with its event, never changed; a balance at
+    holdings, as deltas (``postings``). Written with its event, never changed; a balance at
     any moment is the sum of its postings up to that moment, so a past portfolio is a few indexed
     sums instead of a replay of the whole log. The ids are the ledger's, not foreign keys:
     projections are thrown away and rebuilt, postings stay with the events they come from."""
@@ -93,7 +93,11 @@ class Posting(AppendOnly):
     class Meta:
         ordering = ["sequence", "id"]
         indexes = [
-            models.Index(fields=["investor_id", "fund_id", "occurred_at"], name="posting_investor")
+            models.Index(fields=["investor_id", "fund_id", "occurred_at"], name="posting_investor"),
+            # "My history": what touched an investor, newest first.
+            models.Index(
+                fields=["investor_id", "-occurred_at", "-sequence"], name="posting_investor_time"
+            ),
         ]
 
     def __str__(self):

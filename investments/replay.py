@@ -14,7 +14,7 @@ from django.utils import timezone
 from config.db import delete_rows, insert_rows
 from config.scale import bulk_load
 
-from . import ledger
+from .domain.state import State
 from .models import (
     CircuitBreaker,
     Copyright,
@@ -34,7 +34,7 @@ from .models import (
 )
 
 
-def replay(*, until: datetime | None = None) -> ledger.State:
+def replay(*, until: datetime | None = None) -> State:
     """The state after every event (in sequence order) that occurred at or before ``until``."""
     events = Event.objects.order_by("sequence")
     if until is not None:
@@ -42,10 +42,10 @@ def replay(*, until: datetime | None = None) -> ledger.State:
     return replay_events(events.values_list("type", "payload").iterator(chunk_size=BATCH))
 
 
-def live_state(*, investor_id: int | None = None) -> ledger.State:
+def live_state(*, investor_id: int | None = None) -> State:
     """The live projection tables read into the same shape as a replay; with ``investor_id``, only
     what that investor's portfolio needs (their account, holdings, those funds and copyrights)."""
-    state = ledger.State()
+    state = State()
     investors, holdings = Investor.objects.all(), Holding.objects.all()
     funds, copyrights = Fund.objects.all(), Copyright.objects.all()
     if investor_id is not None:
@@ -108,12 +108,12 @@ def live_state(*, investor_id: int | None = None) -> ledger.State:
     return state
 
 
-def portfolio_state(*, investor_id: int, until: datetime) -> ledger.State:
+def portfolio_state(*, investor_id: int, until: datetime) -> State:
     """What one investor's portfolio needs at a past moment, read from the postings: the sums of
     their cash and holdings' postings up to ``until``, and for the funds they held then, the
     funds' sums, the copyrights owned, the MCPI then and the last trade price then. Equal to
     ``replay(until=...)`` for those figures, in a handful of indexed queries at any log size."""
-    state = ledger.State()
+    state = State()
     upto = Posting.objects.filter(occurred_at__lte=until).order_by()
     cash = upto.filter(investor_id=investor_id, fund_id=None).aggregate(
         a=Sum("available", default=0), r=Sum("reserved", default=0)
@@ -184,7 +184,7 @@ def _last_prices(fund_ids: list[int], until: datetime) -> dict[int, int]:
     return dict(trades.values_list("fund_id", "price"))
 
 
-def _live_market(state: ledger.State) -> None:
+def _live_market(state: State) -> None:
     for o in Order.objects.all():
         state.orders[o.pk] = {
             "fund_id": o.fund_id,
@@ -227,7 +227,7 @@ def _live_market(state: ledger.State) -> None:
         }
 
 
-def _normal(state: ledger.State) -> dict:
+def _normal(state: State) -> dict:
     """A comparable form: holdings of all zeros are the same as no holding row."""
     copyrights = {
         k: {
@@ -276,7 +276,7 @@ def _normal(state: ledger.State) -> dict:
     }
 
 
-def differences(expected: ledger.State, actual: ledger.State) -> list[str]:
+def differences(expected: State, actual: State) -> list[str]:
     """Lines describing every difference between a replay (expected) and the live tables."""
     a, b = _normal(expected), _normal(actual)
     lines = []
@@ -344,16 +344,16 @@ def audit() -> list[str]:
     return sequence_gaps() + differences(replay(), live_state()) + posting_differences()
 
 
-def replay_events(events, state: ledger.State | None = None) -> ledger.State:
+def replay_events(events, state: State | None = None) -> State:
     """Apply ``(type, payload)`` pairs, in order, to ``state`` (a new one by default)."""
-    state = state or ledger.State()
+    state = state or State()
     for type_, payload in events:
         state.apply(type_, payload)
     return state
 
 
 @transaction.atomic
-def rebuild() -> ledger.State:
+def rebuild() -> State:
     """Throw the projections away and write them again from the log."""
     LedgerSequence.objects.select_for_update().filter(pk=1).first()
     state = replay()
@@ -367,7 +367,7 @@ REPLACED = (Market, CircuitBreaker, Copyright, Royalty, McpiValue, Fund, Investo
 # have are deleted. Rows that are already right cost the database a lookup, not a rewrite.
 RECONCILED = (Trade, Order, Holding)
 BATCH = 5_000
-# The keys of ``ledger.State.orders`` / ``.trades`` values, which are also the model fields.
+# The keys of ``State.orders`` / ``.trades`` values, which are also the model fields.
 ORDER_FIELDS = (
     "fund_id",
     "investor_id",
@@ -412,7 +412,7 @@ def _iso(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def write_projections(state: ledger.State) -> None:
+def write_projections(state: State) -> None:
     """Make every projection row equal ``state``, in the caller's transaction. On MariaDB the
     per-row foreign-key checks are off meanwhile (the rows come from the reducer, right by
     construction; parents are written again under children that stay)."""
@@ -420,7 +420,7 @@ def write_projections(state: ledger.State) -> None:
         _write_projections(state)
 
 
-def _write_projections(state: ledger.State) -> None:
+def _write_projections(state: State) -> None:
     with connection.cursor() as cursor:
         for model in REPLACED:
             # One DELETE per table: the ORM's delete() would first read every row to check

@@ -3,7 +3,7 @@
 Going through the services one command at a time would take hours at a million events, so a
 deterministic simulation plays two years of a busy market instead: it makes each event with the
 payload the service would have written (same checks, same rounding, same matching rule), applies it
-to ``ledger.State`` as it goes, and at the end the events are bulk inserted and the projections
+to ``State`` as it goes, and at the end the events are bulk inserted and the projections
 written from that state. ``manage.py audit`` passes right after.
 
 Resumable: the simulation depends only on the sizes, the people and its start moment (the first
@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-from collections import defaultdict, deque
+from collections import defaultdict
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -25,7 +25,10 @@ from django.utils import timezone
 from config.db import insert_rows
 from config.scale import Sizes, bulk_load, chunked, progress
 
-from . import ledger, market, replay
+from . import market, replay
+from .domain import events, rules
+from .domain.orderbook import BUY, SELL, BookOrder, OrderBook, other_side
+from .domain.state import State, postings
 from .models import Event, FundPosting, Investor, Posting
 from .services import _lock_sequence
 
@@ -37,7 +40,7 @@ ACTIONS = ["deposit", "withdraw", "subscribe", "redeem", "order", "cancel"]
 WEIGHTS = [5, 2, 12, 3, 70, 8]
 
 
-# Amounts a ``ledger.postings`` holder row may carry (cash rows have no holding ones: zero).
+# Amounts a ``postings`` holder row may carry (cash rows have no holding ones: zero).
 HOLDER_AMOUNTS = ("available", "reserved", "held", "held_reserved", "cost_basis")
 
 
@@ -54,17 +57,16 @@ class Simulation:
         self.users = users[: sizes.investors]
         self.start = start
         self.rng = random.Random(20261122)
-        self.state = ledger.State()
+        self.state = State()
         self.events: list[tuple] = []
         self.versions: dict[str, int] = defaultdict(int)
         self.now = start
         self.mcpi = Decimal("1000.0000")
         self.fund_copyrights: dict[int, list[dict]] = defaultdict(list)
         self.holders: dict[int, set[int]] = defaultdict(set)  # fund -> investors holding it
-        self.book: dict[tuple, deque] = defaultdict(deque)  # (fund, side, price) -> order ids
+        self.books: dict[int, OrderBook] = defaultdict(OrderBook)
         self.open_orders: list[int] = []  # may hold closed ones: skipped when picked
-        # (investor, fund, side, price) -> open orders there, for the no-self-trade rule
-        self.resting: dict[tuple, int] = defaultdict(int)
+        self.rules = market.market_rules()
         self.investors: list[int] = []
         self.funds: list[int] = []
         self.royalties_due: list[int] = []
@@ -210,13 +212,11 @@ class Simulation:
 
     def nav(self, fund_id: int) -> Decimal:
         fund = self.state.funds[fund_id]
-        value = Decimal(fund["cash"])
-        for c in self.fund_copyrights[fund_id]:
-            value += ledger.copyright_value(
-                price=c["price"], mcpi_now=self.mcpi, mcpi_acquired=Decimal(c["mcpi"])
-            )
-        return ledger.nav_per_share(
-            fund_value=value, shares=fund["shares"], base_price=fund["base_price"]
+        owned = [(c["price"], c["mcpi"]) for c in self.fund_copyrights[fund_id]]
+        return rules.nav_per_share(
+            fund_value=rules.fund_value(fund["cash"], owned, self.mcpi),
+            shares=fund["shares"],
+            base_price=fund["base_price"],
         )
 
     def subscribe(self, investor: int) -> None:
@@ -224,7 +224,7 @@ class Simulation:
         fund_id = self.rng.choice(self.funds)
         amount = min(available, self.rng.randrange(100_000, 3_000_000, 1_000))
         nav = self.nav(fund_id)
-        shares = ledger.shares_for(amount, nav) if amount > 0 and nav > 0 else 0
+        shares = rules.shares_for(amount, nav) if amount > 0 and nav > 0 else 0
         if shares == 0:
             return
         payload = {
@@ -232,7 +232,7 @@ class Simulation:
             "fund_id": fund_id,
             "amount": amount,
             "shares": shares,
-            "cost": ledger.cost_of(shares, nav),
+            "cost": rules.cost_of(shares, nav),
             "nav": str(nav),
         }
         self.emit("shares_subscribed", f"investor-{investor}", payload, self.user_of(investor))
@@ -245,17 +245,20 @@ class Simulation:
             return
         shares = self.rng.randint(1, holding["held"])
         nav = self.nav(fund_id)
-        proceeds = ledger.proceeds_of(shares, nav)
+        proceeds = rules.proceeds_of(shares, nav)
         if proceeds > self.state.funds[fund_id]["cash"]:
             return
-        held, basis = holding["held"], holding["cost_basis"]
         payload = {
             "investor_id": investor,
             "fund_id": fund_id,
             "shares": shares,
             "proceeds": proceeds,
             "nav": str(nav),
-            "cost_released": basis if shares == held else basis * shares // held,
+            "cost_released": rules.cost_released(
+                cost_basis=holding["cost_basis"],
+                shares_held=holding["held"] + holding["reserved"],
+                shares_leaving=shares,
+            ),
         }
         self.emit("shares_redeemed", f"investor-{investor}", payload, self.user_of(investor))
 
@@ -282,17 +285,13 @@ class Simulation:
         royalty = self.state.royalties[royalty_id]
         stream = f"fund-{royalty['fund_id']}"
         holders = self.royalty_holders.pop(royalty_id)
-        total = sum(holders.values())
-        allocations = {}
-        for investor, held in holders.items():
-            if share := royalty["amount"] * held // total if total else 0:
-                allocations[investor] = share
+        allocations, remainder = rules.royalty_allocation(royalty["amount"], holders)
         payload = {
             "royalty_id": royalty_id,
             "fund_id": royalty["fund_id"],
             "amount": royalty["amount"],
             "allocations": allocations,
-            "remainder": royalty["amount"] - sum(allocations.values()),
+            "remainder": remainder,
         }
         self.emit("royalty_distributed", stream, payload)
 
@@ -309,18 +308,17 @@ class Simulation:
 
     def order(self, investor: int) -> None:
         fund_id = self.pick_fund()
-        low, high = market.price_range(self.reference(fund_id))
-        tick = market.tick()
-        price = self.reference(fund_id) + tick * self.rng.choice([-2, -1, -1, 0, 0, 0, 1, 1, 2])
+        r, book = self.rules, self.books[fund_id]
+        low, high = r.price_range(self.reference(fund_id))
+        price = self.reference(fund_id) + r.tick * self.rng.choice([-2, -1, -1, 0, 0, 0, 1, 1, 2])
         price = min(max(price, low), high)
         holding = self.state.holdings.get((investor, fund_id))
-        side = "sell" if holding and holding["held"] and self.rng.random() < 0.5 else "buy"
-        other = "sell" if side == "buy" else "buy"
-        if self.resting[(investor, fund_id, other, price)]:
+        side = SELL if holding and holding["held"] and self.rng.random() < 0.5 else BUY
+        if book.has(investor, other_side(side), price):
             return  # no self-trades: the service refuses this order
-        if side == "buy":
+        if side == BUY:
             quantity = self.rng.randint(1, 30)
-            need = price * quantity + market.fee(price * quantity)
+            need = r.buy_reservation(price, quantity)
             if need > self.state.investors[investor]["available"]:
                 return
         else:
@@ -338,63 +336,28 @@ class Simulation:
             "placed_at": self.now.isoformat(),
             "sequence": self.sequence + 1,
         }
-        self.emit("order_placed", f"market-{fund_id}", payload, self.user_of(investor))
-        self.match(order_id, low, high)
-        if self.state.orders[order_id]["status"] == "open":
-            self.book[(fund_id, side, price)].append(order_id)
-            self.open_orders.append(order_id)
-            self.resting[(investor, fund_id, side, price)] += 1
-
-    @staticmethod
-    def key(order: dict) -> tuple:
-        return (order["investor_id"], order["fund_id"], order["side"], order["price"])
-
-    def match(self, order_id: int, low: int, high: int) -> None:
-        order = self.state.orders[order_id]
-        fund_id, price = order["fund_id"], order["price"]
-        resting = self.book[(fund_id, "sell" if order["side"] == "buy" else "buy", price)]
-        while order["remaining"] and resting:
-            counter = self.state.orders[resting[0]]
-            if counter["status"] != "open":
-                resting.popleft()
-                continue
-            buy_id, sell_id = (
-                (order_id, resting[0]) if order["side"] == "buy" else (resting[0], order_id)
+        stream = events.market_stream(fund_id)
+        self.emit(events.ORDER_PLACED, stream, payload, self.user_of(investor))
+        day, at = timezone.localdate(self.now).isoformat(), self.now.isoformat()
+        for fill in book.place(BookOrder(order_id, investor, side, price, quantity)):
+            seller = self.state.holdings[(fill.seller_id, fund_id)]
+            terms = rules.trade_terms(
+                r,
+                price=price,
+                quantity=fill.quantity,
+                buy_remaining=fill.buy_remaining,
+                buy_reserved=self.state.orders[fill.buy_order_id]["cash_reserved"],
+                seller_basis=seller["cost_basis"],
+                seller_shares=seller["held"] + seller["reserved"],
             )
-            buy, sell = self.state.orders[buy_id], self.state.orders[sell_id]
-            quantity = min(buy["remaining"], sell["remaining"])
-            value = price * quantity
-            buyer_fee = seller_fee = market.fee(value)
-            spent = value + buyer_fee
-            seller = self.state.holdings[(sell["investor_id"], fund_id)]
-            total = seller["held"] + seller["reserved"]
-            basis = seller["cost_basis"]
-            payload = {
-                "trade_id": len(self.state.trades) + 1,
-                "fund_id": fund_id,
-                "buy_order_id": buy_id,
-                "sell_order_id": sell_id,
-                "buyer_id": buy["investor_id"],
-                "seller_id": sell["investor_id"],
-                "buy_price": price,
-                "sell_price": price,
-                "price": price,
-                "quantity": quantity,
-                "buyer_fee": buyer_fee,
-                "seller_fee": seller_fee,
-                "spent": spent,
-                "refund": buy["cash_reserved"] - spent if quantity == buy["remaining"] else 0,
-                "cost_released": basis if quantity == total else basis * quantity // total,
-                "low": low,
-                "high": high,
-                "day": timezone.localdate(self.now).isoformat(),
-                "at": self.now.isoformat(),
-            }
-            self.emit("trade_executed", f"market-{fund_id}", payload)
-            self.holders[fund_id].add(buy["investor_id"])
-            if counter["status"] != "open":
-                resting.popleft()
-                self.resting[self.key(counter)] -= 1
+            trade_id = len(self.state.trades) + 1
+            payload = events.trade_executed(
+                fill, terms, trade_id=trade_id, fund_id=fund_id, low=low, high=high, day=day, at=at
+            )
+            self.emit(events.TRADE_EXECUTED, stream, payload)
+            self.holders[fund_id].add(fill.buyer_id)
+        if order_id in book:
+            self.open_orders.append(order_id)
 
     def cancel(self, investor: int) -> None:
         """Cancel a random open order (on behalf of its owner)."""
@@ -404,22 +367,21 @@ class Simulation:
             self.open_orders[i] = self.open_orders[-1]
             self.open_orders.pop()
             order = self.state.orders[order_id]
-            if order["status"] == "open":
+            if self.books[order["fund_id"]].cancel(order_id) is not None:
                 break
         else:
             return
-        self.resting[self.key(order)] -= 1
         payload = {
             "order_id": order_id,
             "investor_id": order["investor_id"],
             "fund_id": order["fund_id"],
             "side": order["side"],
             "cash_released": order["cash_reserved"],
-            "shares_released": order["remaining"] if order["side"] == "sell" else 0,
+            "shares_released": order["remaining"] if order["side"] == SELL else 0,
         }
         self.emit(
-            "order_cancelled",
-            f"market-{order['fund_id']}",
+            events.ORDER_CANCELLED,
+            events.market_stream(order["fund_id"]),
             payload,
             self.user_of(order["investor_id"]),
         )
@@ -476,7 +438,7 @@ def _insert_events(events: list[tuple], have: int) -> None:
                 ),
             )
             moved = [
-                (sequence, adapt(at), ledger.postings(type_, payload))
+                (sequence, adapt(at), postings(type_, payload))
                 for sequence, (type_, _, _, payload, at, _) in chunk
             ]
             insert_rows(

@@ -1,5 +1,5 @@
 """Read queries for the investments pages. Portfolios and fund figures are computed from a
-``ledger.State`` — the live projections or a replay up to a past moment — by the same code, so the
+``State`` — the live projections or a replay up to a past moment — by the same code, so the
 past page shows exactly what the live page showed then."""
 
 from __future__ import annotations
@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.db.models import Q
 from django.utils import timezone
 
-from . import ledger, replay, services
-from .models import Event, Fund, Holding, Investor, McpiValue
+from . import replay, services
+from .domain import events, rules
+from .domain.state import State
+from .models import Event, Fund, Holding, Investor, McpiValue, Order, Posting
 
 
 @dataclass
@@ -52,7 +55,7 @@ def _percent(gain: int, base: int) -> Decimal | None:
     return (Decimal(gain) * 100 / Decimal(base)).quantize(Decimal("0.01"))
 
 
-def portfolio_from_state(state: ledger.State, investor_id: int, moment: datetime) -> Portfolio:
+def portfolio_from_state(state: State, investor_id: int, moment: datetime) -> Portfolio:
     account = state.investors.get(investor_id, {"available": 0, "reserved": 0})
     rows = []
     for (inv, fund_id), h in sorted(state.holdings.items()):
@@ -62,7 +65,7 @@ def portfolio_from_state(state: ledger.State, investor_id: int, moment: datetime
         nav = state.nav(fund_id, moment)
         last = state.markets.get(fund_id, {}).get("last_price")
         # Valuation = shares x current (last trade) price; the NAV until the fund first trades.
-        valuation = shares * last if last else ledger.proceeds_of(shares, nav)
+        valuation = shares * last if last else rules.proceeds_of(shares, nav)
         gain = valuation - h["cost_basis"]
         rows.append(
             HoldingRow(
@@ -133,15 +136,10 @@ def fund_detail(*, fund: Fund) -> dict:
     mcpi = services.mcpi_at(moment)
     copyrights = []
     for c in fund.copyrights.all():
-        now = mcpi if mcpi is not None else c.mcpi_at_acquisition
-        copyrights.append(
-            (
-                c,
-                ledger.copyright_value(
-                    price=c.price, mcpi_now=now, mcpi_acquired=c.mcpi_at_acquisition
-                ).quantize(Decimal(1)),
-            )
+        value = rules.copyright_value(
+            price=c.price, mcpi_acquired=c.mcpi_at_acquisition, mcpi_now=mcpi
         )
+        copyrights.append((c, value.quantize(Decimal(1))))
     everything = mcpi_series()
     # From the last value known when the fund opened, onwards.
     start = max((i for i, m in enumerate(everything) if m.at <= fund.created_at), default=0)
@@ -189,35 +187,64 @@ DESCRIPTIONS = {
     "shares_subscribed": "You bought {shares:,} shares of {fund} at {nav} for {cost:,}.",
     "shares_redeemed": "You redeemed {shares:,} shares of {fund} at {nav} for {proceeds:,}.",
     "royalty_distributed": "You received {mine:,} in royalties from {fund}.",
+    "order_placed": "You placed an order to {side} {quantity:,} shares of {fund} at {price:,}.",
+    "bought": "You bought {quantity:,} shares of {fund} at {price:,} on the market "
+    "(fee {buyer_fee:,}).",
+    "sold": "You sold {quantity:,} shares of {fund} at {price:,} on the market "
+    "(fee {seller_fee:,}).",
+    "order_cancelled": "You cancelled your order to {side} at {price:,} in {fund}.",
 }
 
 
 def history(*, investor: Investor, before: int | None = None, size: int = 25):
-    """Every event touching the investor, newest first, keyset-paginated by sequence."""
-    mine = Event.objects.filter(stream=f"investor-{investor.pk}") | Event.objects.filter(
-        type="royalty_distributed", payload__allocations__has_key=str(investor.pk)
-    )
+    """Every event that touched the investor — their own stream and every event that moved their
+    cash or shares (orders, trades, cancels, royalties: their postings) — newest first by the time
+    it occurred, keyset-paginated after the event numbered ``before``."""
+    own = Event.objects.filter(stream=events.investor_stream(investor.pk))
+    touched = Posting.objects.filter(investor_id=investor.pk)
     if before:
-        mine = mine.filter(sequence__lt=before)
-    events = list(mine.order_by("-sequence")[: size + 1])
-    more = len(events) > size
-    events = events[:size]
+        cursor = Event.objects.filter(sequence=before).values_list("occurred_at", flat=True).first()
+        if cursor is not None:
+            older = Q(occurred_at__lt=cursor) | Q(occurred_at=cursor, sequence__lt=before)
+            own, touched = own.filter(older), touched.filter(older)
+    newest = ("-occurred_at", "-sequence")
+    keys = set(own.order_by(*newest).values_list("occurred_at", "sequence")[: size + 1])
+    keys |= set(touched.order_by(*newest).values_list("occurred_at", "sequence")[: 2 * size + 2])
+    page = sorted(keys, reverse=True)[: size + 1]
+    found = Event.objects.in_bulk([sequence for _, sequence in page], field_name="sequence")
+    rows = [found[sequence] for _, sequence in page]
+    more = len(rows) > size
+    rows = rows[:size]
     names = dict(Fund.objects.values_list("pk", "name"))
-    rows = []
-    for e in events:
-        p = dict(e.payload)
-        p["fund"] = names.get(p.get("fund_id"), "a fund")
-        p["mine"] = p.get("allocations", {}).get(str(investor.pk), 0)
-        text = DESCRIPTIONS.get(e.type, e.type.replace("_", " ")).format(**p)
-        rows.append((e, text))
-    return rows, (events[-1].sequence if more else None)
+    prices = _order_prices([e for e in rows if e.type == events.ORDER_CANCELLED])
+    described = [(e, _describe_for(e, investor.pk, names, prices)) for e in rows]
+    return described, (rows[-1].sequence if more else None)
+
+
+def _order_prices(cancels: list[Event]) -> dict[int, int]:
+    """The price of each cancelled order (a cancel's payload has none)."""
+    ids = [e.payload["order_id"] for e in cancels]
+    return dict(Order.objects.filter(pk__in=ids).values_list("pk", "price")) if ids else {}
+
+
+def _describe_for(event: Event, investor_id: int | None, names: dict, prices: dict) -> str:
+    p = dict(event.payload)
+    p["fund"] = names.get(p.get("fund_id"), "a fund")
+    p["mine"] = p.get("allocations", {}).get(str(investor_id), 0)
+    kind = event.type
+    if kind == events.TRADE_EXECUTED:
+        kind = "bought" if p["buyer_id"] == investor_id else "sold"
+    elif kind == events.ORDER_CANCELLED:
+        p["price"] = prices.get(p["order_id"], 0)
+    return DESCRIPTIONS.get(kind, kind.replace("_", " ")).format(**p)
 
 
 def describe(event: Event) -> str:
-    p = dict(event.payload)
-    p["fund"] = Fund.objects.filter(pk=p.get("fund_id")).values_list("name", flat=True).first()
-    p["mine"] = 0
-    return DESCRIPTIONS.get(event.type, event.type.replace("_", " ")).format(**p)
+    """What a money form just did, in the words of "My history"."""
+    fund_id = event.payload.get("fund_id")
+    names = dict(Fund.objects.filter(pk=fund_id).values_list("pk", "name")) if fund_id else {}
+    actor = Investor.objects.filter(user_id=event.actor_id).values_list("pk", flat=True).first()
+    return _describe_for(event, actor, names, {})
 
 
 # --- the market -----------------------------------------------------------------------------------
@@ -226,8 +253,8 @@ def describe(event: Event) -> str:
 def market_page(*, fund: Fund, investor: Investor | None) -> dict:
     from django.db.models import Count, Sum
 
-    from . import market as market_rules
-    from .models import Market, Order, Trade
+    from . import market
+    from .models import Market, Trade
 
     row = Market.objects.filter(fund=fund).first()
     open_orders = Order.objects.filter(fund=fund, status=Order.Status.OPEN)
@@ -246,7 +273,7 @@ def market_page(*, fund: Fund, investor: Investor | None) -> dict:
     if last is not None and previous:
         change = (Decimal(last - previous) * 100 / previous).quantize(Decimal("0.01"))
     today = timezone.localdate()
-    low, high = market_rules.price_range(market_rules.reference_price(row, fund))
+    low, high = market.market_rules().price_range(market.reference_price(row, fund))
     return {
         "fund": fund,
         "market": row,
@@ -259,7 +286,7 @@ def market_page(*, fund: Fund, investor: Investor | None) -> dict:
         "trades": trades,
         "price_chart": chart([(t.executed_at, t.price) for t in history]),
         "mine": list(open_orders.filter(investor=investor)) if investor else [],
-        "halted_until": market_rules.halted_until(),
+        "halted_until": market.halted_until(),
         "low": low,
         "high": high,
     }

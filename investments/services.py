@@ -17,7 +17,9 @@ from accounts.models import User
 from config.db import atomic_with_retry
 from config.locks import exclusive
 
-from . import ledger, metrics
+from . import metrics
+from .domain import events, rules
+from .domain.state import postings
 from .models import (
     Copyright,
     Event,
@@ -85,6 +87,7 @@ def _append(
     at: datetime | None,
     idempotency_key: str | None = None,
 ) -> Event:
+    events.check(type_, payload)
     sequence.last += 1
     sequence.save(update_fields=["last"])
     last = (
@@ -111,35 +114,35 @@ def _append(
 
 def write_postings(event: Event) -> None:
     """The event's changes to each balance, as deltas, for time travel (``Posting``)."""
-    moved = ledger.postings(event.type, event.payload)
+    moved = postings(event.type, event.payload)
     at = {"sequence": event.sequence, "occurred_at": event.occurred_at}
     Posting.objects.bulk_create(Posting(**at, **row) for row in moved.holders)
     FundPosting.objects.bulk_create(FundPosting(**at, **row) for row in moved.funds)
 
 
 def project(event: Event) -> None:
-    """Apply one event to the live projection tables (the DB twin of ``ledger.State.apply``)."""
+    """Apply one event to the live projection tables (the DB twin of ``State.apply``)."""
     from . import market
 
     p, t = event.payload, event.type
-    if t == "investor_registered":
+    if t == events.INVESTOR_REGISTERED:
         Investor.objects.create(pk=p["investor_id"], user_id=p["user_id"])
-    elif t == "cash_deposited":
+    elif t == events.CASH_DEPOSITED:
         Investor.objects.filter(pk=p["investor_id"]).update(
             cash_available=F("cash_available") + p["amount"]
         )
-    elif t == "cash_withdrawn":
+    elif t == events.CASH_WITHDRAWN:
         Investor.objects.filter(pk=p["investor_id"]).update(
             cash_available=F("cash_available") - p["amount"]
         )
-    elif t == "fund_created":
+    elif t == events.FUND_CREATED:
         Fund.objects.create(
             pk=p["fund_id"],
             name=p["name"],
             base_price=p["base_price"],
             created_at=datetime.fromisoformat(p["created_at"]),
         )
-    elif t == "copyright_acquired":
+    elif t == events.COPYRIGHT_ACQUIRED:
         Fund.objects.filter(pk=p["fund_id"]).update(cash=F("cash") - p["price"])
         Copyright.objects.create(
             pk=p["copyright_id"],
@@ -153,11 +156,11 @@ def project(event: Event) -> None:
             acquired_at=datetime.fromisoformat(p["acquired_at"]),
             mcpi_at_acquisition=Decimal(p["mcpi"]),
         )
-    elif t == "mcpi_recorded":
+    elif t == events.MCPI_RECORDED:
         McpiValue.objects.update_or_create(
             at=datetime.fromisoformat(p["at"]), defaults={"value": Decimal(p["value"])}
         )
-    elif t == "shares_subscribed":
+    elif t == events.SHARES_SUBSCRIBED:
         Investor.objects.filter(pk=p["investor_id"]).update(
             cash_available=F("cash_available") - p["cost"]
         )
@@ -170,7 +173,7 @@ def project(event: Event) -> None:
         Holding.objects.filter(pk=holding.pk).update(
             held=F("held") + p["shares"], cost_basis=F("cost_basis") + p["cost"]
         )
-    elif t == "shares_redeemed":
+    elif t == events.SHARES_REDEEMED:
         Investor.objects.filter(pk=p["investor_id"]).update(
             cash_available=F("cash_available") + p["proceeds"]
         )
@@ -180,7 +183,7 @@ def project(event: Event) -> None:
         Holding.objects.filter(investor_id=p["investor_id"], fund_id=p["fund_id"]).update(
             held=F("held") - p["shares"], cost_basis=F("cost_basis") - p["cost_released"]
         )
-    elif t == "royalty_received":
+    elif t == events.ROYALTY_RECEIVED:
         Fund.objects.filter(pk=p["fund_id"]).update(
             royalties_pending=F("royalties_pending") + p["amount"]
         )
@@ -190,7 +193,7 @@ def project(event: Event) -> None:
             amount=p["amount"],
             recorded_at=datetime.fromisoformat(p["recorded_at"]),
         )
-    elif t == "royalty_distributed":
+    elif t == events.ROYALTY_DISTRIBUTED:
         Fund.objects.filter(pk=p["fund_id"]).update(
             royalties_pending=F("royalties_pending") - p["amount"],
             cash=F("cash") + p["remainder"],
@@ -200,7 +203,7 @@ def project(event: Event) -> None:
                 cash_available=F("cash_available") + amount
             )
         Royalty.objects.filter(pk=p["royalty_id"]).update(distributed=True)
-    elif t in market.EVENT_TYPES:
+    elif t in events.MARKET_TYPES:
         market.project(event)
     else:
         raise ValueError(f"unknown event type {t!r}")
@@ -256,19 +259,12 @@ def mcpi_at(moment: datetime) -> Decimal | None:
 
 
 def fund_value(fund: Fund, moment: datetime | None = None) -> Decimal:
-    moment = moment or timezone.now()
-    mcpi = mcpi_at(moment)
-    total = Decimal(fund.cash)
-    for c in fund.copyrights.all():
-        now = mcpi if mcpi is not None else c.mcpi_at_acquisition
-        total += ledger.copyright_value(
-            price=c.price, mcpi_now=now, mcpi_acquired=c.mcpi_at_acquisition
-        )
-    return total
+    owned = [(c.price, c.mcpi_at_acquisition) for c in fund.copyrights.all()]
+    return rules.fund_value(fund.cash, owned, mcpi_at(moment or timezone.now()))
 
 
 def fund_nav(fund: Fund, moment: datetime | None = None) -> Decimal:
-    return ledger.nav_per_share(
+    return rules.nav_per_share(
         fund_value=fund_value(fund, moment),
         shares=fund.shares_outstanding,
         base_price=fund.base_price,
@@ -287,8 +283,8 @@ def register_investor(*, user: User, at: datetime | None = None) -> Investor:
     investor_id = _next_id(Investor)
     _append(
         sequence=sequence,
-        type_="investor_registered",
-        stream=f"investor-{investor_id}",
+        type_=events.INVESTOR_REGISTERED,
+        stream=events.investor_stream(investor_id),
         payload={"investor_id": investor_id, "user_id": user.pk},
         actor=user,
         at=at,
@@ -326,18 +322,18 @@ def _money_command(event_type: str):
     return decorate
 
 
-@_money_command("cash_deposited")
+@_money_command(events.CASH_DEPOSITED)
 def deposit(*, user: User, amount: int, at: datetime | None = None):
     """Put cash into the investor's account."""
     amount = _amount(amount)
     investor = _investor_for(user)
     return (
-        f"investor-{investor.pk}",
+        events.investor_stream(investor.pk),
         {"investor_id": investor.pk, "amount": amount},
     )
 
 
-@_money_command("cash_withdrawn")
+@_money_command(events.CASH_WITHDRAWN)
 def withdraw(*, user: User, amount: int, at: datetime | None = None):
     """Take cash out; never below zero."""
     amount = _amount(amount)
@@ -348,12 +344,12 @@ def withdraw(*, user: User, amount: int, at: datetime | None = None):
             field="amount",
         )
     return (
-        f"investor-{investor.pk}",
+        events.investor_stream(investor.pk),
         {"investor_id": investor.pk, "amount": amount},
     )
 
 
-@_money_command("shares_subscribed")
+@_money_command(events.SHARES_SUBSCRIBED)
 def subscribe(*, user: User, fund_id: int, amount: int, at: datetime | None = None):
     """Buy floor(amount / NAV) whole shares at this moment's NAV; the remainder stays as cash."""
     amount = _amount(amount)
@@ -364,12 +360,12 @@ def subscribe(*, user: User, fund_id: int, amount: int, at: datetime | None = No
     nav = fund_nav(fund, at)
     if nav <= 0:
         raise LedgerError("This fund has no value to buy into.", field="fund")
-    shares = ledger.shares_for(amount, nav)
+    shares = rules.shares_for(amount, nav)
     if shares == 0:
         raise LedgerError(f"One share costs {nav}; enter at least that.", field="amount")
-    cost = ledger.cost_of(shares, nav)
+    cost = rules.cost_of(shares, nav)
     return (
-        f"investor-{investor.pk}",
+        events.investor_stream(investor.pk),
         {
             "investor_id": investor.pk,
             "fund_id": fund.pk,
@@ -381,7 +377,7 @@ def subscribe(*, user: User, fund_id: int, amount: int, at: datetime | None = No
     )
 
 
-@_money_command("shares_redeemed")
+@_money_command(events.SHARES_REDEEMED)
 def redeem(*, user: User, fund_id: int, shares: int, at: datetime | None = None):
     """Return shares for floor(shares x NAV) cash, paid from fund cash."""
     shares = _amount(shares, field="shares")
@@ -393,20 +389,20 @@ def redeem(*, user: User, fund_id: int, shares: int, at: datetime | None = None)
             f"You hold {holding.held if holding else 0:,} shares of this fund.", field="shares"
         )
     nav = fund_nav(fund, at)
-    proceeds = ledger.proceeds_of(shares, nav)
+    proceeds = rules.proceeds_of(shares, nav)
     if proceeds > fund.cash:
         raise LedgerError(
             f"The fund has only {fund.cash:,} in cash and cannot pay {proceeds:,} now; "
             "try fewer shares or later.",
             field="shares",
         )
-    released = (
-        holding.cost_basis
-        if shares == holding.held
-        else holding.cost_basis * shares // holding.held
+    released = rules.cost_released(
+        cost_basis=holding.cost_basis,
+        shares_held=holding.held + holding.reserved,
+        shares_leaving=shares,
     )
     return (
-        f"investor-{investor.pk}",
+        events.investor_stream(investor.pk),
         {
             "investor_id": investor.pk,
             "fund_id": fund.pk,
@@ -434,8 +430,8 @@ def create_fund(*, actor: User, name: str, base_price: int, at: datetime | None 
     moment = at or timezone.now()
     _append(
         sequence=sequence,
-        type_="fund_created",
-        stream=f"fund-{fund_id}",
+        type_=events.FUND_CREATED,
+        stream=events.fund_stream(fund_id),
         payload={
             "fund_id": fund_id,
             "name": name,
@@ -477,8 +473,8 @@ def acquire_copyright(
     copyright_id = _next_id(Copyright)
     _append(
         sequence=sequence,
-        type_="copyright_acquired",
-        stream=f"fund-{fund.pk}",
+        type_=events.COPYRIGHT_ACQUIRED,
+        stream=events.fund_stream(fund.pk),
         payload={
             "fund_id": fund.pk,
             "copyright_id": copyright_id,
@@ -513,8 +509,8 @@ def record_mcpi(*, actor: User | None, at: datetime, value) -> McpiValue:
     sequence = _lock_sequence()
     _append(
         sequence=sequence,
-        type_="mcpi_recorded",
-        stream="mcpi",
+        type_=events.MCPI_RECORDED,
+        stream=events.MCPI_STREAM,
         payload={"at": _iso(at), "value": str(value)},
         actor=actor,
         at=at,
@@ -536,8 +532,8 @@ def record_royalty(*, actor: User, fund_id: int, amount: int, at: datetime | Non
     royalty_id = _next_id(Royalty)
     _append(
         sequence=sequence,
-        type_="royalty_received",
-        stream=f"fund-{fund.pk}",
+        type_=events.ROYALTY_RECEIVED,
+        stream=events.fund_stream(fund.pk),
         payload={
             "royalty_id": royalty_id,
             "fund_id": fund.pk,
@@ -562,27 +558,21 @@ def _distribute_one(*, royalty_id: int, at: datetime | None = None) -> bool:
     if royalty.distributed:
         return False
     recorded = Event.objects.get(
-        type="royalty_received", payload__royalty_id=royalty_id, stream=f"fund-{royalty.fund_id}"
+        type=events.ROYALTY_RECEIVED,
+        payload__royalty_id=royalty_id,
+        stream=events.fund_stream(royalty.fund_id),
     )
-    holders = recorded.payload["holders"]
-    total_shares = sum(holders.values())
-    allocations = {}
-    if total_shares:
-        for investor_id, held in holders.items():
-            share = royalty.amount * held // total_shares
-            if share:
-                allocations[investor_id] = share
-    paid = sum(allocations.values())
+    allocations, remainder = rules.royalty_allocation(royalty.amount, recorded.payload["holders"])
     _append(
         sequence=sequence,
-        type_="royalty_distributed",
-        stream=f"fund-{royalty.fund_id}",
+        type_=events.ROYALTY_DISTRIBUTED,
+        stream=events.fund_stream(royalty.fund_id),
         payload={
             "royalty_id": royalty.pk,
             "fund_id": royalty.fund_id,
             "amount": royalty.amount,
             "allocations": allocations,
-            "remainder": royalty.amount - paid,
+            "remainder": remainder,
         },
         actor=None,
         at=at,

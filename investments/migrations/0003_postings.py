@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from investments import ledger
+from investments.domain.state import postings
 
 
 def backfill(apps, schema_editor):
@@ -13,7 +13,7 @@ def backfill(apps, schema_editor):
     holders, funds = [], []
     events = Event.objects.order_by("sequence").values_list("sequence", "occurred_at", "type", "payload")
     for sequence, at, type_, payload in events.iterator(chunk_size=2000):
-        moved = ledger.postings(type_, payload)
+        moved = postings(type_, payload)
         holders += [Posting(sequence=sequence, occurred_at=at, **row) for row in moved.holders]
         funds += [FundPosting(sequence=sequence, occurred_at=at, **row) for row in moved.funds]
     Posting.objects.bulk_create(holders, batch_size=2000)

@@ -121,7 +121,7 @@ def test_partial_fill_stays_on_the_book_and_releases_fee_at_the_end(fund):
 
 def test_fee_is_truncated(fund, settings):
     settings.MARKET_FEE_RATE = "0.0015"
-    assert market.fee(10_100) == 15  # 15.15
+    assert market.market_rules().fee(10_100) == 15  # 15.15
     seller, buyer = holder(fund), investor_with_cash(1_000_000)
     sell(seller, fund, 10_100, 1)
     buy(buyer, fund, 10_100, 1)
@@ -132,7 +132,7 @@ def test_fee_is_truncated(fund, settings):
 
 def test_price_limit_edges(fund):
     buyer = investor_with_cash(10_000_000)
-    assert market.price_range(10_000) == (7_000, 13_000)
+    assert market.market_rules().price_range(10_000) == (7_000, 13_000)
     buy(buyer, fund, 7_000, 1)
     buy(buyer, fund, 13_000, 1)
     for price in (6_900, 13_100):
@@ -147,7 +147,7 @@ def test_close_market_moves_the_limit(fund):
     buy(buyer, fund, 12_000, 1)
     assert market.close_market() == 1
     assert Market.objects.get(fund=fund).previous_close == 12_000
-    assert market.price_range(12_000) == (8_400, 15_600)
+    assert market.market_rules().price_range(12_000) == (8_400, 15_600)
     buy(buyer, fund, 15_600, 1)
     with pytest.raises(LedgerError):
         buy(buyer, fund, 15_700, 1)

@@ -4,7 +4,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from investments import ledger, replay, services
+from investments import replay, services
+from investments.domain import rules
 from investments.models import AppendOnlyError, Event, Fund, Holding, Investor, Royalty
 from investments.services import LedgerError
 from tests.factories import StaffFactory, UserFactory, fund_with_copyright, investor_with_cash
@@ -199,9 +200,9 @@ def test_time_travel_replays_only_events_up_to_the_moment():
 
 
 def test_nav_rounds_down_to_four_places():
-    assert ledger.nav_per_share(fund_value=Decimal(10), shares=3, base_price=1) == Decimal("3.3333")
-    assert ledger.cost_of(3, Decimal("3.3333")) == 10
-    assert ledger.proceeds_of(3, Decimal("3.3333")) == 9
+    assert rules.nav_per_share(fund_value=Decimal(10), shares=3, base_price=1) == Decimal("3.3333")
+    assert rules.cost_of(3, Decimal("3.3333")) == 10
+    assert rules.proceeds_of(3, Decimal("3.3333")) == 9
 
 
 def test_register_investor_twice_returns_the_same_account():

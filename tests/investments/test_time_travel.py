@@ -7,7 +7,8 @@ import pytest
 from django.db.models import Max, Min
 
 from accounts import demo as accounts_demo
-from investments import demo, ledger, replay, selectors
+from investments import demo, replay, selectors
+from investments.domain.state import Postings, postings
 from investments.models import Event, FundPosting, Investor, Posting
 
 pytestmark = pytest.mark.django_db
@@ -51,24 +52,24 @@ def test_postings_of_an_event_are_its_changes_to_each_balance():
         "day": "2026-01-01",
         "at": "2026-01-01T00:00:00+00:00",
     }
-    assert ledger.postings("trade_executed", trade).holders == [
+    assert postings("trade_executed", trade).holders == [
         {"investor_id": 1, "available": 10, "reserved": -212},
         {"investor_id": 3, "available": 198, "reserved": 0},
         {"investor_id": 3, "fund_id": 2, "held": 0, "held_reserved": -2, "cost_basis": -150},
         {"investor_id": 1, "fund_id": 2, "held": 2, "held_reserved": 0, "cost_basis": 202},
     ]
     fund = {"fund_id": 1, "name": "F", "base_price": 1, "created_at": "2026-01-01T00:00:00+00:00"}
-    assert ledger.postings("trade_executed", trade).funds == []
-    assert ledger.postings("fund_created", fund) == ledger.Postings(holders=[], funds=[])
+    assert postings("trade_executed", trade).funds == []
+    assert postings("fund_created", fund) == Postings(holders=[], funds=[])
     subscribed = {"investor_id": 1, "fund_id": 2, "shares": 3, "cost": 31}
-    assert ledger.postings("shares_subscribed", subscribed).funds == [
+    assert postings("shares_subscribed", subscribed).funds == [
         {"fund_id": 2, "cash": 31, "shares": 3, "pending": 0}
     ]
 
 
 def test_every_event_writes_its_postings_and_they_cannot_change():
     demo.load(io.StringIO(), accounts_demo.load(io.StringIO()))
-    moved = [ledger.postings(e.type, e.payload) for e in Event.objects.all()]
+    moved = [postings(e.type, e.payload) for e in Event.objects.all()]
     assert Posting.objects.count() == sum(len(m.holders) for m in moved) > 0
     assert FundPosting.objects.count() == sum(len(m.funds) for m in moved) > 0
     posting = Posting.objects.first()

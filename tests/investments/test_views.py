@@ -211,3 +211,35 @@ def test_portfolio_costs_the_same_queries_with_more_holdings(
     with django_assert_max_num_queries(10):  # + one read of the funds' market rows
         response = user_client.get(reverse("investments:portfolio"))
     assert len(response.context["portfolio"].holdings) == 4
+
+
+def test_history_lists_my_orders_trades_and_cancels_in_time_order(client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from investments import market
+
+    staff = StaffFactory()
+    fund = fund_with_copyright(staff=staff, name="Fund", base_price=1_000)
+    seller, buyer = investor_with_cash(100_000), investor_with_cash(100_000)
+    services.subscribe(user=seller, fund_id=fund.pk, amount=10_000)
+    market.place_order(user=seller, fund_id=fund.pk, side="sell", price=1_000, quantity=4)
+    market.place_order(user=buyer, fund_id=fund.pk, side="buy", price=1_000, quantity=3)
+    resting = market.place_order(user=buyer, fund_id=fund.pk, side="buy", price=900, quantity=1)
+    market.cancel_order(user=buyer, order_id=resting.pk)
+    # An event recorded later but dated earlier is listed at its own time.
+    services.deposit(user=buyer, amount=5, at=timezone.now() - dt.timedelta(days=1))
+    client.force_login(buyer)
+    texts = [text for _, text in client.get(reverse("investments:history")).context["rows"]]
+    assert texts[:5] == [
+        "You cancelled your order to buy at 900 in Fund.",
+        "You placed an order to buy 1 shares of Fund at 900.",
+        "You bought 3 shares of Fund at 1,000 on the market (fee 30).",
+        "You placed an order to buy 3 shares of Fund at 1,000.",
+        "You deposited 100,000.",
+    ]
+    assert texts[-2:] == ["You opened an investor account.", "You deposited 5."]
+    client.force_login(seller)
+    texts = [text for _, text in client.get(reverse("investments:history")).context["rows"]]
+    assert texts[0] == "You sold 3 shares of Fund at 1,000 on the market (fee 30)."

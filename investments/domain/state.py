@@ -1,0 +1,287 @@
+"""The reducer: events applied to balances in memory (the shape every projection table has), and
+the postings derived from it.
+
+One handler per event type; payloads carry every computed number, so nothing here applies a rule
+except valuation (``nav``), which is ``rules``'. The live projections, a replay up to any moment and
+the audit's comparison all read and write this shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from . import rules
+
+
+@dataclass
+class State:
+    """Everything the projections hold, keyed by id, as plain values."""
+
+    investors: dict[int, dict] = field(default_factory=dict)
+    funds: dict[int, dict] = field(default_factory=dict)
+    holdings: dict[tuple[int, int], dict] = field(default_factory=dict)
+    copyrights: dict[int, dict] = field(default_factory=dict)
+    mcpi: dict[str, Decimal] = field(default_factory=dict)
+    royalties: dict[int, dict] = field(default_factory=dict)
+    fee: int = 0
+    orders: dict[int, dict] = field(default_factory=dict)
+    trades: dict[int, dict] = field(default_factory=dict)
+    markets: dict[int, dict] = field(default_factory=dict)
+    breaker: dict = field(default_factory=dict)
+
+    def market(self, fund_id: int) -> dict:
+        return self.markets.setdefault(
+            fund_id, {"last_price": None, "previous_close": None, "day": None, "day_value": 0}
+        )
+
+    def holding(self, investor_id: int, fund_id: int) -> dict:
+        return self.holdings.setdefault(
+            (investor_id, fund_id), {"held": 0, "reserved": 0, "cost_basis": 0}
+        )
+
+    def mcpi_at(self, moment: datetime) -> Decimal | None:
+        best = None
+        for at, value in self.mcpi.items():
+            if datetime.fromisoformat(at) <= moment and (best is None or at > best[0]):
+                best = (at, value)
+        return best[1] if best else None
+
+    def fund_value(self, fund_id: int, moment: datetime) -> Decimal:
+        owned = [
+            (c["price"], c["mcpi"]) for c in self.copyrights.values() if c["fund_id"] == fund_id
+        ]
+        return rules.fund_value(self.funds[fund_id]["cash"], owned, self.mcpi_at(moment))
+
+    def nav(self, fund_id: int, moment: datetime) -> Decimal:
+        fund = self.funds[fund_id]
+        return rules.nav_per_share(
+            fund_value=self.fund_value(fund_id, moment),
+            shares=fund["shares"],
+            base_price=fund["base_price"],
+        )
+
+    def apply(self, type_: str, p: dict) -> None:
+        """Apply one event. Payloads carry every computed number: replay never recomputes."""
+        handler = getattr(self, f"_on_{type_}", None)
+        if handler is None:
+            raise ValueError(f"unknown event type {type_!r}")
+        handler(p)
+
+    def _on_investor_registered(self, p):
+        self.investors[p["investor_id"]] = {"user_id": p["user_id"], "available": 0, "reserved": 0}
+
+    def _on_cash_deposited(self, p):
+        self.investors[p["investor_id"]]["available"] += p["amount"]
+
+    def _on_cash_withdrawn(self, p):
+        self.investors[p["investor_id"]]["available"] -= p["amount"]
+
+    def _on_fund_created(self, p):
+        self.funds[p["fund_id"]] = {
+            "name": p["name"],
+            "base_price": p["base_price"],
+            "cash": 0,
+            "shares": 0,
+            "pending": 0,
+            "created_at": p["created_at"],
+        }
+
+    def _on_copyright_acquired(self, p):
+        self.funds[p["fund_id"]]["cash"] -= p["price"]
+        self.copyrights[p["copyright_id"]] = dict(p)
+
+    def _on_mcpi_recorded(self, p):
+        self.mcpi[p["at"]] = Decimal(p["value"])
+
+    def _on_shares_subscribed(self, p):
+        self.investors[p["investor_id"]]["available"] -= p["cost"]
+        fund = self.funds[p["fund_id"]]
+        fund["cash"] += p["cost"]
+        fund["shares"] += p["shares"]
+        holding = self.holding(p["investor_id"], p["fund_id"])
+        holding["held"] += p["shares"]
+        holding["cost_basis"] += p["cost"]
+
+    def _on_shares_redeemed(self, p):
+        self.investors[p["investor_id"]]["available"] += p["proceeds"]
+        fund = self.funds[p["fund_id"]]
+        fund["cash"] -= p["proceeds"]
+        fund["shares"] -= p["shares"]
+        holding = self.holding(p["investor_id"], p["fund_id"])
+        holding["held"] -= p["shares"]
+        holding["cost_basis"] -= p["cost_released"]
+
+    def _on_royalty_received(self, p):
+        self.funds[p["fund_id"]]["pending"] += p["amount"]
+        self.royalties[p["royalty_id"]] = {
+            "fund_id": p["fund_id"],
+            "amount": p["amount"],
+            "recorded_at": p["recorded_at"],
+            "distributed": False,
+        }
+
+    def _on_royalty_distributed(self, p):
+        fund = self.funds[p["fund_id"]]
+        fund["pending"] -= p["amount"]
+        fund["cash"] += p["remainder"]
+        for investor_id, amount in p["allocations"].items():
+            self.investors[int(investor_id)]["available"] += amount
+        self.royalties[p["royalty_id"]]["distributed"] = True
+
+    # --- the market ---
+
+    def _on_order_placed(self, p):
+        self.orders[p["order_id"]] = {
+            "fund_id": p["fund_id"],
+            "investor_id": p["investor_id"],
+            "side": p["side"],
+            "price": p["price"],
+            "quantity": p["quantity"],
+            "remaining": p["quantity"],
+            "cash_reserved": p["cash_reserved"],
+            "status": "open",
+            "sequence": p["sequence"],
+            "placed_at": p["placed_at"],
+        }
+        if p["side"] == "buy":
+            investor = self.investors[p["investor_id"]]
+            investor["available"] -= p["cash_reserved"]
+            investor["reserved"] += p["cash_reserved"]
+        else:
+            holding = self.holding(p["investor_id"], p["fund_id"])
+            holding["held"] -= p["quantity"]
+            holding["reserved"] += p["quantity"]
+
+    def _on_trade_executed(self, p):
+        q, value = p["quantity"], p["price"] * p["quantity"]
+        buy, sell = self.orders[p["buy_order_id"]], self.orders[p["sell_order_id"]]
+        buy["remaining"] -= q
+        buy["cash_reserved"] -= p["spent"] + p["refund"]
+        sell["remaining"] -= q
+        for order in (buy, sell):
+            if order["remaining"] == 0:
+                order["status"] = "filled"
+        buyer, seller = self.investors[p["buyer_id"]], self.investors[p["seller_id"]]
+        buyer["reserved"] -= p["spent"] + p["refund"]
+        buyer["available"] += p["refund"]
+        seller["available"] += value - p["seller_fee"]
+        sold = self.holding(p["seller_id"], p["fund_id"])
+        sold["reserved"] -= q
+        sold["cost_basis"] -= p["cost_released"]
+        bought = self.holding(p["buyer_id"], p["fund_id"])
+        bought["held"] += q
+        bought["cost_basis"] += p["spent"]
+        self.fee += p["buyer_fee"] + p["seller_fee"]
+        self.trades[p["trade_id"]] = {
+            "fund_id": p["fund_id"],
+            "buy_order_id": p["buy_order_id"],
+            "sell_order_id": p["sell_order_id"],
+            "price": p["price"],
+            "quantity": q,
+            "buyer_fee": p["buyer_fee"],
+            "seller_fee": p["seller_fee"],
+            "buyer_id": p["buyer_id"],
+            "seller_id": p["seller_id"],
+            "executed_at": p["at"],
+        }
+        market = self.market(p["fund_id"])
+        market["day_value"] = (market["day_value"] if market["day"] == p["day"] else 0) + 2 * value
+        market["day"] = p["day"]
+        market["last_price"] = p["price"]
+
+    def _on_order_cancelled(self, p):
+        order = self.orders[p["order_id"]]
+        order["status"] = "cancelled"
+        order["cash_reserved"] = 0
+        if p["side"] == "buy":
+            investor = self.investors[p["investor_id"]]
+            investor["available"] += p["cash_released"]
+            investor["reserved"] -= p["cash_released"]
+        else:
+            holding = self.holding(p["investor_id"], p["fund_id"])
+            holding["held"] += p["shares_released"]
+            holding["reserved"] -= p["shares_released"]
+
+    def _on_market_halted(self, p):
+        self.breaker = {"day": p["day"], "levels_fired": p["level"], "halted_until": p["until"]}
+
+    def _on_market_resumed(self, p):
+        self.breaker["halted_until"] = None
+
+    def _on_market_closed(self, p):
+        self.market(p["fund_id"])["previous_close"] = p["close"]
+
+
+# --- postings: what one event changes, as deltas ---------------------------------------------
+
+
+class _Zero(dict):
+    """A dict whose missing entries are fresh zero records (see ``postings``)."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key):
+        value = self[key] = self.make()
+        return value
+
+
+def _zero_investor() -> dict:
+    return {"user_id": None, "available": 0, "reserved": 0}
+
+
+def _zero_fund() -> dict:
+    return {"cash": 0, "shares": 0, "pending": 0}
+
+
+def _zero_order() -> dict:
+    return {"remaining": 0, "cash_reserved": 0, "status": "open"}
+
+
+@dataclass
+class Postings:
+    """Rows of deltas: ``holders`` for investors' cash and holdings, ``funds`` for funds."""
+
+    holders: list[dict]
+    funds: list[dict]
+
+
+def postings(type_: str, payload: dict) -> Postings:
+    """The balances one event moves, as rows of deltas: one per investor (cash), holding (shares
+    and cost basis) and fund (cash, shares, royalties pending) it touches, zero changes left out.
+
+    Computed by applying the event with the reducer itself to a state in which everything starts at
+    zero: every balance handler adds or subtracts, so what comes out is exactly the change. Summing
+    a balance's postings up to a moment therefore equals replaying up to it, in any event order."""
+    state = State(
+        investors=_Zero(_zero_investor),
+        funds=_Zero(_zero_fund),
+        orders=_Zero(_zero_order),
+        royalties=_Zero(dict),
+    )
+    state.apply(type_, payload)
+    holders = [
+        {"investor_id": investor_id, "available": v["available"], "reserved": v["reserved"]}
+        for investor_id, v in state.investors.items()
+        if v["available"] or v["reserved"]
+    ]
+    holders += [
+        {
+            "investor_id": investor_id,
+            "fund_id": fund_id,
+            "held": v["held"],
+            "held_reserved": v["reserved"],
+            "cost_basis": v["cost_basis"],
+        }
+        for (investor_id, fund_id), v in state.holdings.items()
+        if any(v.values())
+    ]
+    funds = [
+        {"fund_id": fund_id, "cash": v["cash"], "shares": v["shares"], "pending": v["pending"]}
+        for fund_id, v in state.funds.items()
+        if v["cash"] or v["shares"] or v["pending"]
+    ]
+    return Postings(holders=holders, funds=funds)
