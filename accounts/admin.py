@@ -2,10 +2,13 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import Group
 from django.template.response import TemplateResponse
 
+from config.admin import BoundedAdmin
 from config.validators import MomentField
 
 from . import roles, services
@@ -14,6 +17,14 @@ from .models import LoginRecord, StateChange, User
 
 # The admin's log-in goes through the same limits and account-state rules as the site's.
 admin.site.login_form = AdminLoginForm
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BoundedAdmin, DjangoGroupAdmin):
+    pass
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -63,7 +74,7 @@ class PersonChangeForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(BoundedAdmin, DjangoUserAdmin):
     """Staff see people and change their states (``roles.may_change_state``); only admins add
     people or edit an account's name, e-mail, password or role (staff hold only the view
     permissions of ``accounts``: ``roles.staff_may``). Accounts are never deleted here: deleting
@@ -197,7 +208,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(LoginRecord)
-class LoginRecordAdmin(admin.ModelAdmin):
+class LoginRecordAdmin(BoundedAdmin, admin.ModelAdmin):
     list_display = ["at", "user", "ip", "user_agent"]
     list_filter = [("at", admin.DateFieldListFilter)]
     search_fields = ["user__username", "ip"]

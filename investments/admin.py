@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
+from config.admin import BoundedAdmin
 from config.validators import validate_moment
 
 from . import services
@@ -25,7 +26,7 @@ from .models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(BoundedAdmin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
