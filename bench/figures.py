@@ -15,9 +15,9 @@ from django.db.models import Max, Min
 
 from accounts.models import User
 from config.scale import bulk_load
-from investments import market, replay, selectors
+from investments import checks, market, replay, selectors
+from investments.checks import LedgerError
 from investments.models import Event, Fund, Holding, Investor, Market, Order, Trade
-from investments.services import LedgerError
 
 from . import ceiling
 from .server import ROOT
@@ -66,7 +66,7 @@ def order_plan(fund_id: int = 1, *, people: int = 200) -> OrderPlan:
     if fund is None:
         raise MissingData(f"no fund {fund_id}")
     reference = market.reference_price(Market.objects.filter(fund=fund).first(), fund)
-    rules = market.market_rules()
+    rules = checks.market_rules()
     low, high = rules.price_range(reference)
     price = min(max(reference // rules.tick * rules.tick, low), high)
     open_at_price = Order.objects.filter(fund=fund, status="open", price=price)

@@ -11,6 +11,7 @@ from config.admin import BoundedAdmin
 from config.validators import validate_moment
 
 from . import services
+from .checks import MAX_AMOUNT, LedgerError
 from .models import (
     CircuitBreaker,
     Copyright,
@@ -51,7 +52,7 @@ class LedgerAddAdmin(ReadOnlyAdmin):
     def save_model(self, request, obj, form, change):
         try:
             self.create(request.user, form.cleaned_data)
-        except services.LedgerError as error:
+        except LedgerError as error:
             messages.error(request, error.message)
 
     def log_addition(self, *args, **kwargs):
@@ -76,8 +77,8 @@ class LedgerForm(forms.ModelForm):
             field = self.fields.get(name)
             if field is None:  # a read-only page shows the value, nothing to bound
                 continue
-            field.validators += [MinValueValidator(1), MaxValueValidator(services.MAX_AMOUNT)]
-            field.widget.attrs.update(min=1, max=services.MAX_AMOUNT)
+            field.validators += [MinValueValidator(1), MaxValueValidator(MAX_AMOUNT)]
+            field.widget.attrs.update(min=1, max=MAX_AMOUNT)
         for field in self.fields.values():
             if isinstance(field, forms.DateTimeField | forms.SplitDateTimeField):
                 field.validators.append(validate_moment)
@@ -133,7 +134,7 @@ class McpiForm(LedgerForm):
     def clean_value(self):
         try:
             return services.parse_mcpi(self.cleaned_data["value"])
-        except services.LedgerError as error:
+        except LedgerError as error:
             raise forms.ValidationError(error.message) from None
 
 

@@ -6,7 +6,7 @@ import math
 
 from django.utils import timezone
 
-from . import market, services
+from . import checks, market, services
 from .models import Fund, Order
 
 FUNDS = [
@@ -92,7 +92,7 @@ def load_market(stdout, people) -> None:
         return
     seller, buyer = investors[0], investors[1]
     now = timezone.now().replace(microsecond=0)
-    tick = market.market_rules().tick
+    tick = checks.market_rules().tick
     for days_ago in range(6, 0, -1):
         day = now - dt.timedelta(days=days_ago)
         for fund in funds:

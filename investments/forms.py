@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from config.validators import MomentField
 
-from .services import MAX_AMOUNT
+from .checks import MAX_AMOUNT
 
 
 class MoneyForm(forms.Form):

@@ -3,33 +3,25 @@
 from __future__ import annotations
 
 import operator
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from functools import reduce
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
-from config.db import delete_rows, insert_rows
-from config.scale import bulk_load
-
+from . import projections
 from .domain.state import State
 from .models import (
-    CircuitBreaker,
     Copyright,
     Event,
-    FeeAccount,
     Fund,
     FundPosting,
     Holding,
     Investor,
     LedgerSequence,
-    Market,
     McpiValue,
-    Order,
     Posting,
-    Royalty,
     Trade,
 )
 
@@ -39,73 +31,30 @@ def replay(*, until: datetime | None = None) -> State:
     events = Event.objects.order_by("sequence")
     if until is not None:
         events = events.filter(occurred_at__lte=until)
-    return replay_events(events.values_list("type", "payload").iterator(chunk_size=BATCH))
+    return replay_events(events.values_list("type", "payload").iterator(chunk_size=5_000))
 
 
 def live_state(*, investor_id: int | None = None) -> State:
     """The live projection tables read into the same shape as a replay; with ``investor_id``, only
-    what that investor's portfolio needs (their account, holdings, those funds and copyrights)."""
-    state = State()
-    investors, holdings = Investor.objects.all(), Holding.objects.all()
-    funds, copyrights = Fund.objects.all(), Copyright.objects.all()
-    if investor_id is not None:
-        investors = investors.filter(pk=investor_id)
-        holdings = holdings.filter(investor_id=investor_id)
-        fund_ids = list(holdings.values_list("fund_id", flat=True))
-        funds, copyrights = funds.filter(pk__in=fund_ids), copyrights.filter(fund_id__in=fund_ids)
-    for i in investors:
-        state.investors[i.pk] = {
-            "user_id": i.user_id,
-            "available": i.cash_available,
-            "reserved": i.cash_reserved,
-        }
-    for f in funds:
-        state.funds[f.pk] = {
-            "name": f.name,
-            "base_price": f.base_price,
-            "cash": f.cash,
-            "shares": f.shares_outstanding,
-            "pending": f.royalties_pending,
-            "created_at": f.created_at.isoformat(),
-        }
-    for h in holdings:
-        state.holdings[(h.investor_id, h.fund_id)] = {
-            "held": h.held,
-            "reserved": h.reserved,
-            "cost_basis": h.cost_basis,
-        }
-    for c in copyrights:
-        state.copyrights[c.pk] = {
-            "fund_id": c.fund_id,
-            "code": c.code,
-            "price": c.price,
-            "mcpi": str(c.mcpi_at_acquisition),
-        }
-    mcpi = McpiValue.objects.all()
-    if investor_id is not None:  # a portfolio values at the latest index only
-        mcpi = mcpi.filter(at__lte=timezone.now()).order_by("-at")[:1]
-    for m in mcpi:
-        state.mcpi[m.at.isoformat()] = m.value
-    for r in Royalty.objects.all() if investor_id is None else ():
-        state.royalties[r.pk] = {
-            "fund_id": r.fund_id,
-            "amount": r.amount,
-            "recorded_at": r.recorded_at.isoformat(),
-            "distributed": r.distributed,
-        }
-    fee = FeeAccount.objects.first()
-    state.fee = fee.balance if fee else 0
+    what that investor's portfolio needs (their account, holdings, those funds and copyrights,
+    their markets and the latest index)."""
     if investor_id is None:
-        _live_market(state)
-    else:
-        for m in Market.objects.filter(fund_id__in=fund_ids):
-            state.markets[m.fund_id] = {
-                "last_price": m.last_price,
-                "previous_close": m.previous_close,
-                "day": m.day.isoformat() if m.day else None,
-                "day_value": m.day_value,
-            }
-    return state
+        return projections.read()
+    fund_ids = list(
+        Holding.objects.filter(investor_id=investor_id).values_list("fund_id", flat=True)
+    )
+    latest = McpiValue.objects.filter(at__lte=timezone.now()).order_by("-at")
+    latest = list(latest.values_list("at", flat=True)[:1])
+    return projections.read(
+        only={
+            "investors": Q(pk=investor_id),
+            "holdings": Q(investor_id=investor_id),
+            "funds": Q(pk__in=fund_ids),
+            "copyrights": Q(fund_id__in=fund_ids),
+            "markets": Q(fund_id__in=fund_ids),
+            "mcpi": Q(at__in=latest),
+        }
+    )
 
 
 def portfolio_state(*, investor_id: int, until: datetime) -> State:
@@ -184,108 +133,12 @@ def _last_prices(fund_ids: list[int], until: datetime) -> dict[int, int]:
     return dict(trades.values_list("fund_id", "price"))
 
 
-def _live_market(state: State) -> None:
-    for o in Order.objects.all():
-        state.orders[o.pk] = {
-            "fund_id": o.fund_id,
-            "investor_id": o.investor_id,
-            "side": o.side,
-            "price": o.price,
-            "quantity": o.quantity,
-            "remaining": o.remaining,
-            "cash_reserved": o.cash_reserved,
-            "status": o.status,
-            "sequence": o.sequence,
-            "placed_at": o.placed_at.isoformat(),
-        }
-    for t in Trade.objects.all():
-        state.trades[t.pk] = {
-            "fund_id": t.fund_id,
-            "buy_order_id": t.buy_order_id,
-            "sell_order_id": t.sell_order_id,
-            "price": t.price,
-            "quantity": t.quantity,
-            "buyer_fee": t.buyer_fee,
-            "seller_fee": t.seller_fee,
-            "buyer_id": t.buyer_id,
-            "seller_id": t.seller_id,
-            "executed_at": t.executed_at.isoformat(),
-        }
-    for m in Market.objects.all():
-        state.markets[m.fund_id] = {
-            "last_price": m.last_price,
-            "previous_close": m.previous_close,
-            "day": m.day.isoformat() if m.day else None,
-            "day_value": m.day_value,
-        }
-    breaker = CircuitBreaker.objects.filter(pk=1).first()
-    if breaker and breaker.day:
-        state.breaker = {
-            "day": breaker.day.isoformat(),
-            "levels_fired": breaker.levels_fired,
-            "halted_until": breaker.halted_until.isoformat() if breaker.halted_until else None,
-        }
-
-
-def _normal(state: State) -> dict:
-    """A comparable form: holdings of all zeros are the same as no holding row."""
-    copyrights = {
-        k: {
-            "fund_id": v["fund_id"],
-            "code": v["code"],
-            "price": v["price"],
-            "mcpi": Decimal(v["mcpi"]),
-        }
-        for k, v in state.copyrights.items()
-    }
-    funds = {
-        k: {**v, "created_at": datetime.fromisoformat(v["created_at"])}
-        for k, v in state.funds.items()
-    }
-    royalties = {
-        k: {**v, "recorded_at": datetime.fromisoformat(v["recorded_at"])}
-        for k, v in state.royalties.items()
-    }
-    return {
-        "investors": state.investors,
-        "funds": funds,
-        "holdings": {k: v for k, v in state.holdings.items() if any(v.values())},
-        "copyrights": copyrights,
-        "mcpi": {datetime.fromisoformat(k): Decimal(v) for k, v in state.mcpi.items()},
-        "royalties": royalties,
-        "fee": state.fee,
-        "orders": {
-            k: {**v, "placed_at": datetime.fromisoformat(v["placed_at"])}
-            for k, v in state.orders.items()
-        },
-        "trades": {
-            k: {**v, "executed_at": datetime.fromisoformat(v["executed_at"])}
-            for k, v in state.trades.items()
-        },
-        "markets": {k: v for k, v in state.markets.items() if any(v.values())},
-        "breaker": {
-            "state": {
-                **state.breaker,
-                "halted_until": datetime.fromisoformat(state.breaker["halted_until"])
-                if state.breaker.get("halted_until")
-                else None,
-            }
-            if state.breaker
-            else None
-        },
-    }
-
-
 def differences(expected: State, actual: State) -> list[str]:
     """Lines describing every difference between a replay (expected) and the live tables."""
-    a, b = _normal(expected), _normal(actual)
+    a, b = projections.comparable(expected), projections.comparable(actual)
     lines = []
     for table in a:
         left, right = a[table], b[table]
-        if table == "fee":
-            if left != right:
-                lines.append(f"fee: replay {left} != live {right}")
-            continue
         for key in sorted(set(left) | set(right), key=str):
             if left.get(key) != right.get(key):
                 lines.append(f"{table}[{key}]: replay {left.get(key)} != live {right.get(key)}")
@@ -357,173 +210,5 @@ def rebuild() -> State:
     """Throw the projections away and write them again from the log."""
     LedgerSequence.objects.select_for_update().filter(pk=1).first()
     state = replay()
-    write_projections(state)
+    projections.write(state)
     return state
-
-
-# Written again whole: few rows each. Children before parents.
-REPLACED = (Market, CircuitBreaker, Copyright, Royalty, McpiValue, Fund, Investor, FeeAccount)
-# Reconciled in place (almost every row of a big log): upserted, then the rows the log does not
-# have are deleted. Rows that are already right cost the database a lookup, not a rewrite.
-RECONCILED = (Trade, Order, Holding)
-BATCH = 5_000
-# The keys of ``State.orders`` / ``.trades`` values, which are also the model fields.
-ORDER_FIELDS = (
-    "fund_id",
-    "investor_id",
-    "side",
-    "price",
-    "quantity",
-    "remaining",
-    "cash_reserved",
-    "status",
-    "sequence",
-    "placed_at",
-)
-TRADE_FIELDS = (
-    "fund_id",
-    "buy_order_id",
-    "sell_order_id",
-    "price",
-    "quantity",
-    "buyer_fee",
-    "seller_fee",
-    "buyer_id",
-    "seller_id",
-    "executed_at",
-)
-
-
-HOLDING_AMOUNTS = ("held", "reserved", "cost_basis")
-
-
-def _delete_missing(model, key: tuple[str, ...], keep) -> None:
-    """Delete ``model``'s rows whose ``key`` (one field: its value; more: a tuple) is not in
-    ``keep``."""
-    keep = set(keep)
-    rows = model.objects.values_list("pk", *key).order_by().iterator(chunk_size=BATCH)
-    if key == ("pk",):
-        delete_rows(model, (pk for pk, _ in rows if pk not in keep))
-    else:
-        delete_rows(model, (pk for pk, *values in rows if tuple(values) not in keep))
-
-
-def _iso(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def write_projections(state: State) -> None:
-    """Make every projection row equal ``state``, in the caller's transaction. On MariaDB the
-    per-row foreign-key checks are off meanwhile (the rows come from the reducer, right by
-    construction; parents are written again under children that stay)."""
-    with bulk_load(unique_checks=True):
-        _write_projections(state)
-
-
-def _write_projections(state: State) -> None:
-    with connection.cursor() as cursor:
-        for model in REPLACED:
-            # One DELETE per table: the ORM's delete() would first read every row to check
-            # relations.
-            table = connection.ops.quote_name(model._meta.db_table)
-            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
-    insert_rows(
-        Investor,
-        ("id", "user_id", "cash_available", "cash_reserved"),
-        ((k, v["user_id"], v["available"], v["reserved"]) for k, v in state.investors.items()),
-    )
-    Fund.objects.bulk_create(
-        (
-            Fund(
-                pk=k,
-                name=v["name"],
-                base_price=v["base_price"],
-                cash=v["cash"],
-                shares_outstanding=v["shares"],
-                royalties_pending=v["pending"],
-                created_at=_iso(v["created_at"]),
-            )
-            for k, v in state.funds.items()
-        ),
-    )
-    insert_rows(
-        Holding,
-        ("investor_id", "fund_id", *HOLDING_AMOUNTS),
-        ((i, f, *(v[a] for a in HOLDING_AMOUNTS)) for (i, f), v in state.holdings.items()),
-        update=HOLDING_AMOUNTS,
-    )
-    Copyright.objects.bulk_create(
-        (
-            Copyright(
-                pk=k,
-                fund_id=v["fund_id"],
-                code=v["code"],
-                registration_number=v["registration_number"],
-                music_id=v["music_id"],
-                title=v["title"],
-                artist=v["artist"],
-                price=v["price"],
-                acquired_at=_iso(v["acquired_at"]),
-                mcpi_at_acquisition=Decimal(v["mcpi"]),
-            )
-            for k, v in state.copyrights.items()
-        ),
-    )
-    McpiValue.objects.bulk_create(McpiValue(at=_iso(k), value=v) for k, v in state.mcpi.items())
-    Royalty.objects.bulk_create(
-        (
-            Royalty(
-                pk=k,
-                fund_id=v["fund_id"],
-                amount=v["amount"],
-                recorded_at=_iso(v["recorded_at"]),
-                distributed=v["distributed"],
-            )
-            for k, v in state.royalties.items()
-        ),
-    )
-    if state.fee:
-        FeeAccount.objects.create(balance=state.fee)
-    adapt = connection.ops.adapt_datetimefield_value
-    insert_rows(
-        Order,
-        ("id", *ORDER_FIELDS),
-        (
-            (k, *(v[f] for f in ORDER_FIELDS[:-1]), adapt(_iso(v["placed_at"])))
-            for k, v in state.orders.items()
-        ),
-        update=ORDER_FIELDS,
-    )
-    insert_rows(
-        Trade,
-        ("id", *TRADE_FIELDS),
-        (
-            (k, *(v[f] for f in TRADE_FIELDS[:-1]), adapt(_iso(v["executed_at"])))
-            for k, v in state.trades.items()
-        ),
-        update=TRADE_FIELDS,
-    )
-    _delete_missing(Trade, ("pk",), state.trades.keys())
-    _delete_missing(Order, ("pk",), state.orders.keys())
-    _delete_missing(Holding, ("investor_id", "fund_id"), state.holdings.keys())
-    Market.objects.bulk_create(
-        (
-            Market(
-                fund_id=k,
-                last_price=v["last_price"],
-                previous_close=v["previous_close"],
-                day=date.fromisoformat(v["day"]) if v["day"] else None,
-                day_value=v["day_value"],
-            )
-            for k, v in state.markets.items()
-        ),
-    )
-    if state.breaker:
-        CircuitBreaker.objects.create(
-            pk=1,
-            day=date.fromisoformat(state.breaker["day"]),
-            levels_fired=state.breaker["levels_fired"],
-            halted_until=_iso(state.breaker["halted_until"])
-            if state.breaker["halted_until"]
-            else None,
-        )

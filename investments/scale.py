@@ -25,12 +25,12 @@ from django.utils import timezone
 from config.db import insert_rows
 from config.scale import Sizes, bulk_load, chunked, progress
 
-from . import market, replay
+from . import checks, projections
 from .domain import events, rules
 from .domain.orderbook import BUY, SELL, BookOrder, OrderBook, other_side
 from .domain.state import State, postings
+from .eventstore import lock as lock_ledger
 from .models import Event, FundPosting, Investor, Posting
-from .services import _lock_sequence
 
 DAYS = 730
 BASE_PRICE = 10_000
@@ -66,7 +66,7 @@ class Simulation:
         self.holders: dict[int, set[int]] = defaultdict(set)  # fund -> investors holding it
         self.books: dict[int, OrderBook] = defaultdict(OrderBook)
         self.open_orders: list[int] = []  # may hold closed ones: skipped when picked
-        self.rules = market.market_rules()
+        self.rules = checks.market_rules()
         self.investors: list[int] = []
         self.funds: list[int] = []
         self.royalties_due: list[int] = []
@@ -281,7 +281,7 @@ class Simulation:
         self.royalty_holders[royalty_id] = holders
 
     def distribute(self, royalty_id: int) -> None:
-        """As ``services._distribute_one``: pro rata to the holders of record, the rest stays."""
+        """Pro rata to the holders of record (``rules.royalty_allocation``), the rest stays."""
         royalty = self.state.royalties[royalty_id]
         stream = f"fund-{royalty['fund_id']}"
         holders = self.royalty_holders.pop(royalty_id)
@@ -420,7 +420,7 @@ def seed(sizes: Sizes, users: list[int]) -> None:
             )
     _insert_events(sim.events, have)
     with transaction.atomic():
-        replay.write_projections(sim.state)
+        projections.write(sim.state)
 
 
 def _insert_events(events: list[tuple], have: int) -> None:
@@ -468,6 +468,6 @@ def _insert_events(events: list[tuple], have: int) -> None:
         bar.update(len(chunk))
     bar.close()
     with transaction.atomic():
-        sequence = _lock_sequence()
+        sequence = lock_ledger()
         sequence.last = len(events)
         sequence.save(update_fields=["last"])

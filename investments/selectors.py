@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils import timezone
 
-from . import replay, services
+from . import checks, circuit, market, replay, services
 from .domain import events, rules
 from .domain.state import State
 from .models import Event, Fund, Holding, Investor, McpiValue, Order, Posting
@@ -253,7 +253,6 @@ def describe(event: Event) -> str:
 def market_page(*, fund: Fund, investor: Investor | None) -> dict:
     from django.db.models import Count, Sum
 
-    from . import market
     from .models import Market, Trade
 
     row = Market.objects.filter(fund=fund).first()
@@ -273,7 +272,7 @@ def market_page(*, fund: Fund, investor: Investor | None) -> dict:
     if last is not None and previous:
         change = (Decimal(last - previous) * 100 / previous).quantize(Decimal("0.01"))
     today = timezone.localdate()
-    low, high = market.market_rules().price_range(market.reference_price(row, fund))
+    low, high = checks.market_rules().price_range(market.reference_price(row, fund))
     return {
         "fund": fund,
         "market": row,
@@ -286,7 +285,7 @@ def market_page(*, fund: Fund, investor: Investor | None) -> dict:
         "trades": trades,
         "price_chart": chart([(t.executed_at, t.price) for t in history]),
         "mine": list(open_orders.filter(investor=investor)) if investor else [],
-        "halted_until": market.halted_until(),
+        "halted_until": circuit.halted_until(),
         "low": low,
         "high": high,
     }

@@ -1,6 +1,7 @@
-"""One function per ledger action. Each runs in one transaction (retried on deadlock), locks in
-one order — the ledger sequence row, then funds by ascending id, then investors by ascending id —
-appends its event and updates the projections inline."""
+"""One function per ledger action (cash, funds, copyrights, the MCPI, royalties). Each runs in one
+transaction (retried on deadlock), locks in one order — the ledger sequence row, then funds by
+ascending id, then investors by ascending id — and appends its event through ``eventstore``,
+which projects it inline."""
 
 from __future__ import annotations
 
@@ -9,40 +10,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from config.db import atomic_with_retry
 from config.locks import exclusive
 
-from . import metrics
+from . import checks, circuit, eventstore
+from .checks import LedgerError
 from .domain import events, rules
-from .domain.state import postings
+from .eventstore import NewEvent
 from .models import (
     Copyright,
     Event,
     Fund,
-    FundPosting,
     Holding,
     Investor,
-    LedgerSequence,
     McpiValue,
-    Posting,
     Royalty,
 )
-
-MAX_AMOUNT = 10**15
-
-
-class LedgerError(Exception):
-    """A command refused; ``field`` names the form field the message belongs to."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @dataclass
@@ -51,180 +37,11 @@ class Outcome:
     replayed: bool = False  # True when the idempotency key had been used: nothing changed
 
 
-# --- the event log ------------------------------------------------------------------------------
-
-
-def _lock_sequence() -> LedgerSequence:
-    try:
-        return LedgerSequence.objects.select_for_update().get(pk=1)
-    except LedgerSequence.DoesNotExist:
-        try:
-            with transaction.atomic():
-                LedgerSequence.objects.create(pk=1, last=0)
-        except IntegrityError:
-            pass
-        return LedgerSequence.objects.select_for_update().get(pk=1)
-
-
-def _existing(idempotency_key: str | None, *, actor: User, type_: str) -> Event | None:
-    """The event an earlier submit of this form made, if any. A key is bound to the person and
-    the action it was made for: used by someone else, or on another form, it is refused."""
-    if not idempotency_key:
-        return None
-    done = Event.objects.filter(idempotency_key=idempotency_key).first()
-    if done is not None and (done.actor_id != actor.pk or done.type != type_):
-        raise LedgerError("This form was already used. Reload the page and try again.")
-    return done
-
-
-def _append(
-    *,
-    sequence: LedgerSequence,
-    type_: str,
-    stream: str,
-    payload: dict,
-    actor: User | None,
-    at: datetime | None,
-    idempotency_key: str | None = None,
-) -> Event:
-    events.check(type_, payload)
-    sequence.last += 1
-    sequence.save(update_fields=["last"])
-    last = (
-        Event.objects.filter(stream=stream)
-        .order_by("-version")
-        .values_list("version", flat=True)
-        .first()
-    )
-    event = Event.objects.create(
-        sequence=sequence.last,
-        stream=stream,
-        version=(last or 0) + 1,
-        type=type_,
-        payload=payload,
-        occurred_at=at or timezone.now(),
-        actor=actor,
-        idempotency_key=idempotency_key or None,
-    )
-    project(event)
-    write_postings(event)
-    metrics.record(event)
-    return event
-
-
-def write_postings(event: Event) -> None:
-    """The event's changes to each balance, as deltas, for time travel (``Posting``)."""
-    moved = postings(event.type, event.payload)
-    at = {"sequence": event.sequence, "occurred_at": event.occurred_at}
-    Posting.objects.bulk_create(Posting(**at, **row) for row in moved.holders)
-    FundPosting.objects.bulk_create(FundPosting(**at, **row) for row in moved.funds)
-
-
-def project(event: Event) -> None:
-    """Apply one event to the live projection tables (the DB twin of ``State.apply``)."""
-    from . import market
-
-    p, t = event.payload, event.type
-    if t == events.INVESTOR_REGISTERED:
-        Investor.objects.create(pk=p["investor_id"], user_id=p["user_id"])
-    elif t == events.CASH_DEPOSITED:
-        Investor.objects.filter(pk=p["investor_id"]).update(
-            cash_available=F("cash_available") + p["amount"]
-        )
-    elif t == events.CASH_WITHDRAWN:
-        Investor.objects.filter(pk=p["investor_id"]).update(
-            cash_available=F("cash_available") - p["amount"]
-        )
-    elif t == events.FUND_CREATED:
-        Fund.objects.create(
-            pk=p["fund_id"],
-            name=p["name"],
-            base_price=p["base_price"],
-            created_at=datetime.fromisoformat(p["created_at"]),
-        )
-    elif t == events.COPYRIGHT_ACQUIRED:
-        Fund.objects.filter(pk=p["fund_id"]).update(cash=F("cash") - p["price"])
-        Copyright.objects.create(
-            pk=p["copyright_id"],
-            fund_id=p["fund_id"],
-            code=p["code"],
-            registration_number=p["registration_number"],
-            music_id=p["music_id"],
-            title=p["title"],
-            artist=p["artist"],
-            price=p["price"],
-            acquired_at=datetime.fromisoformat(p["acquired_at"]),
-            mcpi_at_acquisition=Decimal(p["mcpi"]),
-        )
-    elif t == events.MCPI_RECORDED:
-        McpiValue.objects.update_or_create(
-            at=datetime.fromisoformat(p["at"]), defaults={"value": Decimal(p["value"])}
-        )
-    elif t == events.SHARES_SUBSCRIBED:
-        Investor.objects.filter(pk=p["investor_id"]).update(
-            cash_available=F("cash_available") - p["cost"]
-        )
-        Fund.objects.filter(pk=p["fund_id"]).update(
-            cash=F("cash") + p["cost"], shares_outstanding=F("shares_outstanding") + p["shares"]
-        )
-        holding, _ = Holding.objects.get_or_create(
-            investor_id=p["investor_id"], fund_id=p["fund_id"]
-        )
-        Holding.objects.filter(pk=holding.pk).update(
-            held=F("held") + p["shares"], cost_basis=F("cost_basis") + p["cost"]
-        )
-    elif t == events.SHARES_REDEEMED:
-        Investor.objects.filter(pk=p["investor_id"]).update(
-            cash_available=F("cash_available") + p["proceeds"]
-        )
-        Fund.objects.filter(pk=p["fund_id"]).update(
-            cash=F("cash") - p["proceeds"], shares_outstanding=F("shares_outstanding") - p["shares"]
-        )
-        Holding.objects.filter(investor_id=p["investor_id"], fund_id=p["fund_id"]).update(
-            held=F("held") - p["shares"], cost_basis=F("cost_basis") - p["cost_released"]
-        )
-    elif t == events.ROYALTY_RECEIVED:
-        Fund.objects.filter(pk=p["fund_id"]).update(
-            royalties_pending=F("royalties_pending") + p["amount"]
-        )
-        Royalty.objects.create(
-            pk=p["royalty_id"],
-            fund_id=p["fund_id"],
-            amount=p["amount"],
-            recorded_at=datetime.fromisoformat(p["recorded_at"]),
-        )
-    elif t == events.ROYALTY_DISTRIBUTED:
-        Fund.objects.filter(pk=p["fund_id"]).update(
-            royalties_pending=F("royalties_pending") - p["amount"],
-            cash=F("cash") + p["remainder"],
-        )
-        for investor_id, amount in sorted(p["allocations"].items(), key=lambda i: int(i[0])):
-            Investor.objects.filter(pk=int(investor_id)).update(
-                cash_available=F("cash_available") + amount
-            )
-        Royalty.objects.filter(pk=p["royalty_id"]).update(distributed=True)
-    elif t in events.MARKET_TYPES:
-        market.project(event)
-    else:
-        raise ValueError(f"unknown event type {t!r}")
-
-
 # --- input checks -------------------------------------------------------------------------------
 
 
 def _amount(value, *, field: str = "amount") -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise LedgerError("Enter a whole number.", field=field)
-    if value <= 0:
-        raise LedgerError("Enter an amount greater than zero.", field=field)
-    if value > MAX_AMOUNT:
-        raise LedgerError("That amount is too large.", field=field)
-    return value
-
-
-def _writer(user: User) -> None:
-    if not user.can_write:
-        raise LedgerError("Your account cannot move money right now.")
+    return checks.whole(value, field=field, noun="amount")
 
 
 def _next_id(model) -> int:
@@ -276,18 +93,20 @@ def fund_nav(fund: Fund, moment: datetime | None = None) -> Decimal:
 
 @atomic_with_retry
 def register_investor(*, user: User, at: datetime | None = None) -> Investor:
-    sequence = _lock_sequence()
+    sequence = eventstore.lock()
     existing = Investor.objects.filter(user=user).first()
     if existing:
         return existing
     investor_id = _next_id(Investor)
-    _append(
-        sequence=sequence,
-        type_=events.INVESTOR_REGISTERED,
-        stream=events.investor_stream(investor_id),
-        payload={"investor_id": investor_id, "user_id": user.pk},
-        actor=user,
-        at=at,
+    eventstore.append(
+        sequence,
+        NewEvent(
+            events.INVESTOR_REGISTERED,
+            events.investor_stream(investor_id),
+            {"investor_id": investor_id, "user_id": user.pk},
+            actor=user,
+            at=at,
+        ),
     )
     return Investor.objects.get(pk=investor_id)
 
@@ -300,20 +119,22 @@ def _money_command(event_type: str):
         @atomic_with_retry
         @functools.wraps(fn)
         def command(*, user: User, idempotency_key: str | None = None, **kwargs) -> Outcome:
-            _writer(user)
-            sequence = _lock_sequence()
-            done = _existing(idempotency_key, actor=user, type_=event_type)
+            checks.writer(user)
+            sequence = eventstore.lock()
+            done = eventstore.existing(idempotency_key, actor=user, type_=event_type)
             if done is not None:
                 return Outcome(event=done, replayed=True)
             stream, payload = fn(user=user, **kwargs)
-            event = _append(
-                sequence=sequence,
-                type_=event_type,
-                stream=stream,
-                payload=payload,
-                actor=user,
-                at=kwargs.get("at"),
-                idempotency_key=idempotency_key,
+            (event,) = eventstore.append(
+                sequence,
+                NewEvent(
+                    event_type,
+                    stream,
+                    payload,
+                    actor=user,
+                    at=kwargs.get("at"),
+                    idempotency_key=idempotency_key,
+                ),
             )
             return Outcome(event=event)
 
@@ -414,32 +235,29 @@ def redeem(*, user: User, fund_id: int, shares: int, at: datetime | None = None)
     )
 
 
-def _staff(actor: User) -> None:
-    if not actor.is_staff:
-        raise LedgerError("Only staff can do this.")
-
-
 @atomic_with_retry
 def create_fund(*, actor: User, name: str, base_price: int, at: datetime | None = None) -> Fund:
-    _staff(actor)
+    checks.staff(actor)
     base_price = _amount(base_price, field="base_price")
-    sequence = _lock_sequence()
+    sequence = eventstore.lock()
     if Fund.objects.filter(name=name).exists():
         raise LedgerError("A fund with this name exists.", field="name")
     fund_id = _next_id(Fund)
     moment = at or timezone.now()
-    _append(
-        sequence=sequence,
-        type_=events.FUND_CREATED,
-        stream=events.fund_stream(fund_id),
-        payload={
-            "fund_id": fund_id,
-            "name": name,
-            "base_price": base_price,
-            "created_at": _iso(moment),
-        },
-        actor=actor,
-        at=moment,
+    eventstore.append(
+        sequence,
+        NewEvent(
+            events.FUND_CREATED,
+            events.fund_stream(fund_id),
+            {
+                "fund_id": fund_id,
+                "name": name,
+                "base_price": base_price,
+                "created_at": _iso(moment),
+            },
+            actor=actor,
+            at=moment,
+        ),
     )
     return Fund.objects.get(pk=fund_id)
 
@@ -458,9 +276,9 @@ def acquire_copyright(
     at: datetime | None = None,
 ) -> Copyright:
     """Buy a music copyright with fund cash, at the MCPI of that moment."""
-    _staff(actor)
+    checks.staff(actor)
     price = _amount(price, field="price")
-    sequence = _lock_sequence()
+    sequence = eventstore.lock()
     fund = _fund(fund_id)
     moment = at or timezone.now()
     if Copyright.objects.filter(code=code).exists():
@@ -471,24 +289,26 @@ def acquire_copyright(
     if mcpi is None:
         raise LedgerError("Record an MCPI value first.")
     copyright_id = _next_id(Copyright)
-    _append(
-        sequence=sequence,
-        type_=events.COPYRIGHT_ACQUIRED,
-        stream=events.fund_stream(fund.pk),
-        payload={
-            "fund_id": fund.pk,
-            "copyright_id": copyright_id,
-            "code": code,
-            "registration_number": registration_number,
-            "music_id": music_id,
-            "title": title,
-            "artist": artist,
-            "price": price,
-            "acquired_at": _iso(moment),
-            "mcpi": str(mcpi),
-        },
-        actor=actor,
-        at=moment,
+    eventstore.append(
+        sequence,
+        NewEvent(
+            events.COPYRIGHT_ACQUIRED,
+            events.fund_stream(fund.pk),
+            {
+                "fund_id": fund.pk,
+                "copyright_id": copyright_id,
+                "code": code,
+                "registration_number": registration_number,
+                "music_id": music_id,
+                "title": title,
+                "artist": artist,
+                "price": price,
+                "acquired_at": _iso(moment),
+                "mcpi": str(mcpi),
+            },
+            actor=actor,
+            at=moment,
+        ),
     )
     return Copyright.objects.get(pk=copyright_id)
 
@@ -506,54 +326,56 @@ def parse_mcpi(value) -> Decimal:
 @atomic_with_retry
 def record_mcpi(*, actor: User | None, at: datetime, value) -> McpiValue:
     value = parse_mcpi(value)
-    sequence = _lock_sequence()
-    _append(
-        sequence=sequence,
-        type_=events.MCPI_RECORDED,
-        stream=events.MCPI_STREAM,
-        payload={"at": _iso(at), "value": str(value)},
-        actor=actor,
-        at=at,
+    sequence = eventstore.lock()
+    eventstore.append(
+        sequence,
+        NewEvent(
+            events.MCPI_RECORDED,
+            events.MCPI_STREAM,
+            {"at": _iso(at), "value": str(value)},
+            actor=actor,
+            at=at,
+        ),
     )
-    from . import market
-
-    market.check_circuit(sequence=sequence, at=at, value=value)
+    circuit.check_circuit(sequence=sequence, at=at, value=value)
     return McpiValue.objects.get(at=at)
 
 
 @atomic_with_retry
 def record_royalty(*, actor: User, fund_id: int, amount: int, at: datetime | None = None):
     """A fund received royalties; who gets them is fixed now, by shares held at this moment."""
-    _staff(actor)
+    checks.staff(actor)
     amount = _amount(amount)
-    sequence = _lock_sequence()
+    sequence = eventstore.lock()
     fund = _fund(fund_id)
     moment = at or timezone.now()
     royalty_id = _next_id(Royalty)
-    _append(
-        sequence=sequence,
-        type_=events.ROYALTY_RECEIVED,
-        stream=events.fund_stream(fund.pk),
-        payload={
-            "royalty_id": royalty_id,
-            "fund_id": fund.pk,
-            "amount": amount,
-            "recorded_at": _iso(moment),
-            "holders": {
-                str(h.investor_id): h.held + h.reserved
-                for h in Holding.objects.filter(fund=fund).order_by("investor_id")
-                if h.held + h.reserved > 0
+    eventstore.append(
+        sequence,
+        NewEvent(
+            events.ROYALTY_RECEIVED,
+            events.fund_stream(fund.pk),
+            {
+                "royalty_id": royalty_id,
+                "fund_id": fund.pk,
+                "amount": amount,
+                "recorded_at": _iso(moment),
+                "holders": {
+                    str(h.investor_id): h.held + h.reserved
+                    for h in Holding.objects.filter(fund=fund).order_by("investor_id")
+                    if h.held + h.reserved > 0
+                },
             },
-        },
-        actor=actor,
-        at=moment,
+            actor=actor,
+            at=moment,
+        ),
     )
     return Royalty.objects.get(pk=royalty_id)
 
 
 @atomic_with_retry
 def _distribute_one(*, royalty_id: int, at: datetime | None = None) -> bool:
-    sequence = _lock_sequence()
+    sequence = eventstore.lock()
     royalty = Royalty.objects.select_for_update().get(pk=royalty_id)
     if royalty.distributed:
         return False
@@ -563,19 +385,20 @@ def _distribute_one(*, royalty_id: int, at: datetime | None = None) -> bool:
         stream=events.fund_stream(royalty.fund_id),
     )
     allocations, remainder = rules.royalty_allocation(royalty.amount, recorded.payload["holders"])
-    _append(
-        sequence=sequence,
-        type_=events.ROYALTY_DISTRIBUTED,
-        stream=events.fund_stream(royalty.fund_id),
-        payload={
-            "royalty_id": royalty.pk,
-            "fund_id": royalty.fund_id,
-            "amount": royalty.amount,
-            "allocations": allocations,
-            "remainder": remainder,
-        },
-        actor=None,
-        at=at,
+    eventstore.append(
+        sequence,
+        NewEvent(
+            events.ROYALTY_DISTRIBUTED,
+            events.fund_stream(royalty.fund_id),
+            {
+                "royalty_id": royalty.pk,
+                "fund_id": royalty.fund_id,
+                "amount": royalty.amount,
+                "allocations": allocations,
+                "remainder": remainder,
+            },
+            at=at,
+        ),
     )
     return True
 

@@ -6,9 +6,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from . import market, selectors, services
+from .checks import LedgerError
 from .forms import AmountForm, CancelForm, MomentForm, OrderForm, RedeemForm, SubscribeForm
 from .models import Fund, Investor
-from .services import LedgerError
 
 
 def index(request):

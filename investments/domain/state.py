@@ -214,19 +214,27 @@ class State:
         self.market(p["fund_id"])["previous_close"] = p["close"]
 
 
-# --- postings: what one event changes, as deltas ---------------------------------------------
+# --- what events touch -------------------------------------------------------------------------
 
 
-class _Zero(dict):
-    """A dict whose missing entries are fresh zero records (see ``postings``)."""
+class Touched(dict):
+    """A dict whose missing entries are fresh zero records, noting each key that was read (an
+    entry a handler changes) apart from those only written (a new entry)."""
 
-    def __init__(self, make):
+    def __init__(self, make=dict):
         super().__init__()
         self.make = make
+        self.read: set = set()
 
-    def __missing__(self, key):
-        value = self[key] = self.make()
-        return value
+    def __getitem__(self, key):
+        self.read.add(key)
+        if key not in self:
+            self[key] = self.make()
+        return super().__getitem__(key)
+
+    def setdefault(self, key, default=None):
+        self.read.add(key)
+        return super().setdefault(key, default)
 
 
 def _zero_investor() -> dict:
@@ -239,6 +247,26 @@ def _zero_fund() -> dict:
 
 def _zero_order() -> dict:
     return {"remaining": 0, "cash_reserved": 0, "status": "open"}
+
+
+def touched(events) -> State:
+    """``(type, payload)`` events applied to a state in which everything starts at zero: what
+    comes out is exactly what they change (every balance handler adds or subtracts), and each
+    table's keys are the entries they touch (``Touched.read``: the ones they change)."""
+    state = State(
+        investors=Touched(_zero_investor),
+        funds=Touched(_zero_fund),
+        holdings=Touched(),
+        copyrights=Touched(),
+        mcpi=Touched(),
+        royalties=Touched(),
+        orders=Touched(_zero_order),
+        trades=Touched(),
+        markets=Touched(),
+    )
+    for type_, payload in events:
+        state.apply(type_, payload)
+    return state
 
 
 @dataclass
@@ -256,13 +284,7 @@ def postings(type_: str, payload: dict) -> Postings:
     Computed by applying the event with the reducer itself to a state in which everything starts at
     zero: every balance handler adds or subtracts, so what comes out is exactly the change. Summing
     a balance's postings up to a moment therefore equals replaying up to it, in any event order."""
-    state = State(
-        investors=_Zero(_zero_investor),
-        funds=_Zero(_zero_fund),
-        orders=_Zero(_zero_order),
-        royalties=_Zero(dict),
-    )
-    state.apply(type_, payload)
+    state = touched([(type_, payload)])
     holders = [
         {"investor_id": investor_id, "available": v["available"], "reserved": v["reserved"]}
         for investor_id, v in state.investors.items()

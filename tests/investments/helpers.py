@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db.models import Sum
 
-from investments import market, replay
+from investments import checks, replay
 from investments.models import Event, FeeAccount, Fund, Holding, Investor, Order
 
 
@@ -50,7 +50,7 @@ def assert_invariants():
         assert investor.cash_reserved == sum(o.cash_reserved for o in buys)
         for o in buys:
             need = o.price * o.remaining
-            assert o.cash_reserved >= need + market.market_rules().fee(need)
+            assert o.cash_reserved >= need + checks.market_rules().fee(need)
     assert not Order.objects.exclude(status="open").exclude(cash_reserved=0).exists()
     for holding in Holding.objects.all():
         sells = Order.objects.filter(
@@ -68,7 +68,7 @@ def assert_invariants():
             continue
         p = e.payload
         assert p["buy_price"] == p["sell_price"] == p["price"]
-        assert p["price"] % market.market_rules().tick == 0
+        assert p["price"] % checks.market_rules().tick == 0
         assert p["low"] <= p["price"] <= p["high"]
         assert not any(start <= e.occurred_at < end for start, end in halts)
     # 4. Nothing negative.

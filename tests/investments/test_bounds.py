@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from investments import services
+from investments.checks import MAX_AMOUNT, LedgerError
 from investments.models import Copyright, Event, Fund, Investor, McpiValue, Royalty
 from tests.factories import AdminFactory, StaffFactory, fund_with_copyright, investor_with_cash
 
@@ -86,11 +87,11 @@ def test_a_deposit_above_the_maximum_is_refused_with_a_message(user_client, user
     services.register_investor(user=user)
     response = user_client.post(
         reverse("investments:deposit"),
-        {"amount": str(services.MAX_AMOUNT + 1), "idempotency_key": "big"},
+        {"amount": str(MAX_AMOUNT + 1), "idempotency_key": "big"},
     )
     assert response.status_code == 400
     assert response.context["form"].errors["amount"] == [
-        f"Ensure this value is less than or equal to {services.MAX_AMOUNT}."
+        f"Ensure this value is less than or equal to {MAX_AMOUNT}."
     ]
     assert Investor.objects.get(user=user).cash_available == 0
     assert not Event.objects.filter(type="cash_deposited").exists()
@@ -100,16 +101,16 @@ def test_a_deposit_of_exactly_the_maximum_is_taken(user_client, user):
     services.register_investor(user=user)
     response = user_client.post(
         reverse("investments:deposit"),
-        {"amount": str(services.MAX_AMOUNT), "idempotency_key": "max"},
+        {"amount": str(MAX_AMOUNT), "idempotency_key": "max"},
     )
     assert response.status_code == 302
-    assert Investor.objects.get(user=user).cash_available == services.MAX_AMOUNT
+    assert Investor.objects.get(user=user).cash_available == MAX_AMOUNT
 
 
 def test_the_service_refuses_an_amount_above_the_maximum():
     user = investor_with_cash()
-    with pytest.raises(services.LedgerError, match="too large") as refused:
-        services.deposit(user=user, amount=services.MAX_AMOUNT + 1)
+    with pytest.raises(LedgerError, match="too large") as refused:
+        services.deposit(user=user, amount=MAX_AMOUNT + 1)
     assert refused.value.field == "amount"
     assert not Event.objects.filter(type="cash_deposited").exists()
 
@@ -198,7 +199,7 @@ def test_admin_copyright_with_a_price_out_of_range_is_a_form_error_and_no_row(ad
 
 def test_admin_amount_inputs_carry_the_bounds(admin_client):
     page = admin_client.get(add_url(Royalty)).content.decode()
-    assert 'min="1"' in page and f'max="{services.MAX_AMOUNT}"' in page
+    assert 'min="1"' in page and f'max="{MAX_AMOUNT}"' in page
 
 
 # --- Staff see a ledger row's page (view only) ----------------------------------------------------

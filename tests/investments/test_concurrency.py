@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from investments import services
+from investments.checks import LedgerError
 from investments.models import Event, Holding, Investor
-from investments.services import LedgerError
 from tests.factories import fund_with_copyright, investor_with_cash
 
 from .helpers import assert_invariants

@@ -1,13 +1,13 @@
 """A form's idempotency key belongs to the person and the action it was made for
-(services._existing): the same form posted twice takes effect once, but the key used by someone
+(eventstore.existing): the same form posted twice takes effect once, but the key used by someone
 else or on another form is refused with a message, and nothing changes."""
 
 import pytest
 from django.urls import reverse
 
-from investments import market, services
+from investments import eventstore, market, services
+from investments.checks import LedgerError
 from investments.models import Event, Investor, Order
-from investments.services import LedgerError
 from tests.factories import fund_with_copyright, investor_with_cash
 
 from .helpers import assert_invariants
@@ -151,14 +151,14 @@ def test_existing_returns_the_event_only_to_its_own_person_and_action(user):
     investor_with_cash()  # someone else, so there are two people
     services.register_investor(user=user)
     first = services.deposit(user=user, amount=10, idempotency_key="k")
-    assert services._existing("k", actor=user, type_="cash_deposited") == first.event
-    assert services._existing("never-used", actor=user, type_="cash_deposited") is None
-    assert services._existing("", actor=user, type_="cash_deposited") is None
+    assert eventstore.existing("k", actor=user, type_="cash_deposited") == first.event
+    assert eventstore.existing("never-used", actor=user, type_="cash_deposited") is None
+    assert eventstore.existing("", actor=user, type_="cash_deposited") is None
     with pytest.raises(LedgerError, match=r"^This form was already used\. Reload the page"):
-        services._existing("k", actor=user, type_="cash_withdrawn")
+        eventstore.existing("k", actor=user, type_="cash_withdrawn")
     other = investor_with_cash()
     with pytest.raises(LedgerError) as refused:
-        services._existing("k", actor=other, type_="cash_deposited")
+        eventstore.existing("k", actor=other, type_="cash_deposited")
     assert refused.value.message == USED
     assert refused.value.field is None
 

@@ -7,7 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from investments import market, replay, services
+from investments import checks, circuit, market, replay, services
+from investments.checks import LedgerError
 from investments.models import (
     CircuitBreaker,
     Event,
@@ -18,7 +19,6 @@ from investments.models import (
     Order,
     Trade,
 )
-from investments.services import LedgerError
 from tests.factories import StaffFactory, fund_with_copyright, investor_with_cash
 
 from .helpers import assert_invariants
@@ -121,7 +121,7 @@ def test_partial_fill_stays_on_the_book_and_releases_fee_at_the_end(fund):
 
 def test_fee_is_truncated(fund, settings):
     settings.MARKET_FEE_RATE = "0.0015"
-    assert market.market_rules().fee(10_100) == 15  # 15.15
+    assert checks.market_rules().fee(10_100) == 15  # 15.15
     seller, buyer = holder(fund), investor_with_cash(1_000_000)
     sell(seller, fund, 10_100, 1)
     buy(buyer, fund, 10_100, 1)
@@ -132,7 +132,7 @@ def test_fee_is_truncated(fund, settings):
 
 def test_price_limit_edges(fund):
     buyer = investor_with_cash(10_000_000)
-    assert market.market_rules().price_range(10_000) == (7_000, 13_000)
+    assert checks.market_rules().price_range(10_000) == (7_000, 13_000)
     buy(buyer, fund, 7_000, 1)
     buy(buyer, fund, 13_000, 1)
     for price in (6_900, 13_100):
@@ -147,7 +147,7 @@ def test_close_market_moves_the_limit(fund):
     buy(buyer, fund, 12_000, 1)
     assert market.close_market() == 1
     assert Market.objects.get(fund=fund).previous_close == 12_000
-    assert market.market_rules().price_range(12_000) == (8_400, 15_600)
+    assert checks.market_rules().price_range(12_000) == (8_400, 15_600)
     buy(buyer, fund, 15_600, 1)
     with pytest.raises(LedgerError):
         buy(buyer, fund, 15_700, 1)
@@ -214,9 +214,9 @@ def test_each_circuit_breaker_level_once_a_day(fund, today):
     staff, noon = today
     buyer = investor_with_cash(1_000_000)
     services.record_mcpi(actor=staff, at=noon, value="93")  # -7%: nothing
-    assert market.halted_until(noon) is None
+    assert circuit.halted_until(noon) is None
     services.record_mcpi(actor=staff, at=noon + dt.timedelta(minutes=1), value="92")  # -8%
-    until = market.halted_until(noon + dt.timedelta(minutes=2))
+    until = circuit.halted_until(noon + dt.timedelta(minutes=2))
     assert until == noon + dt.timedelta(minutes=21)
     with pytest.raises(LedgerError, match="halted"):
         buy(buyer, fund, 10_000, 1, at=noon + dt.timedelta(minutes=5))
@@ -224,17 +224,17 @@ def test_each_circuit_breaker_level_once_a_day(fund, today):
     buy(buyer, fund, 10_000, 1, at=later)  # the halt ended: a resumption event, then the order
     # Level 1 again the same day: no new halt.
     services.record_mcpi(actor=staff, at=later + dt.timedelta(minutes=1), value="91")
-    assert market.halted_until(later + dt.timedelta(minutes=2)) is None
+    assert circuit.halted_until(later + dt.timedelta(minutes=2)) is None
     # Level 2: another 20 minutes.
     at2 = later + dt.timedelta(minutes=3)
     services.record_mcpi(actor=staff, at=at2, value="85")
-    assert market.halted_until(at2) == at2 + dt.timedelta(minutes=20)
+    assert circuit.halted_until(at2) == at2 + dt.timedelta(minutes=20)
     at3 = at2 + dt.timedelta(minutes=30)
     services.record_mcpi(actor=staff, at=at3, value="84.9")  # level 2 again: no halt
-    assert market.halted_until(at3) is None
+    assert circuit.halted_until(at3) is None
     # Level 3: closed for the rest of the day.
     services.record_mcpi(actor=staff, at=at3 + dt.timedelta(minutes=1), value="80")
-    end = market.halted_until(at3 + dt.timedelta(minutes=2))
+    end = circuit.halted_until(at3 + dt.timedelta(minutes=2))
     assert timezone.localtime(end).hour == 0 and end > at3
     assert CircuitBreaker.objects.get().levels_fired == 3
     assert_invariants()
@@ -259,7 +259,7 @@ def test_next_day_levels_reset(fund, today):
     assert CircuitBreaker.objects.get().levels_fired == 1
     tomorrow = noon + dt.timedelta(days=1)
     services.record_mcpi(actor=staff, at=tomorrow, value="84")  # -8.7% vs 92
-    assert market.halted_until(tomorrow) == tomorrow + dt.timedelta(minutes=20)
+    assert circuit.halted_until(tomorrow) == tomorrow + dt.timedelta(minutes=20)
     assert_invariants()
 
 

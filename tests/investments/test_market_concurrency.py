@@ -10,8 +10,8 @@ from django.db import connection
 from django.db.models import Sum
 
 from investments import market, services
+from investments.checks import LedgerError
 from investments.models import Event, FeeAccount, Fund, Holding, Investor, Order, Trade
-from investments.services import LedgerError
 from tests.factories import fund_with_copyright, investor_with_cash
 
 from .helpers import assert_invariants

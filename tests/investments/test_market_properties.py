@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from investments import market, services
+from investments.checks import LedgerError
 from investments.models import Order
-from investments.services import LedgerError
 from tests.factories import StaffFactory, UserFactory
 
 from .helpers import assert_invariants

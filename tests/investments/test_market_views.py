@@ -4,7 +4,7 @@ input answered with 400 and a message next to the field."""
 import pytest
 from django.urls import reverse
 
-from investments import market, services
+from investments import circuit, services
 from investments.models import Investor, Order, Trade
 from tests.factories import UserFactory, fund_with_copyright, investor_with_cash
 
@@ -104,4 +104,4 @@ def test_bad_cancels_and_anonymous(client, fund):
         assert response.status_code == 400
     assert client.get(reverse("investments:market", args=[999])).status_code == 404
     assert not Investor.objects.filter(cash_reserved__gt=0).exists()
-    assert market.halted_until() is None
+    assert circuit.halted_until() is None

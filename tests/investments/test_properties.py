@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from investments import services
+from investments.checks import LedgerError
 from investments.models import Fund
-from investments.services import LedgerError
 from tests.factories import StaffFactory, UserFactory
 
 from .helpers import assert_invariants

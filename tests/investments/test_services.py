@@ -5,9 +5,9 @@ import pytest
 from django.utils import timezone
 
 from investments import replay, services
+from investments.checks import LedgerError
 from investments.domain import rules
 from investments.models import AppendOnlyError, Event, Fund, Holding, Investor, Royalty
-from investments.services import LedgerError
 from tests.factories import StaffFactory, UserFactory, fund_with_copyright, investor_with_cash
 
 from .helpers import assert_invariants

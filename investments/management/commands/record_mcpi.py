@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from investments import services
-from investments.services import LedgerError
+from investments.checks import LedgerError
 
 
 def parse_moment(text: str) -> dt.datetime:

@@ -1,0 +1,56 @@
+"""What every ledger command checks first, how it says no, and the market's rules with this
+site's settings."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+
+from accounts.models import User
+
+from .domain import rules
+
+MAX_AMOUNT = 10**15
+
+
+class LedgerError(Exception):
+    """A command refused; ``field`` names the form field the message belongs to."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def whole(value, *, field: str, noun: str = "number") -> int:
+    """A whole number from 1 to ``MAX_AMOUNT`` (``noun``: "amount" or "number", for the message)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise LedgerError("Enter a whole number.", field=field)
+    if value <= 0:
+        article = "an" if noun == "amount" else "a"
+        raise LedgerError(f"Enter {article} {noun} greater than zero.", field=field)
+    if value > MAX_AMOUNT:
+        raise LedgerError(f"That {noun} is too large.", field=field)
+    return value
+
+
+def writer(user: User) -> None:
+    if not user.can_write:
+        raise LedgerError("Your account cannot move money right now.")
+
+
+def staff(actor: User) -> None:
+    if not actor.is_staff:
+        raise LedgerError("Only staff can do this.")
+
+
+def market_rules() -> rules.MarketRules:
+    """``MARKET_TICK``, ``MARKET_FEE_RATE``, ``MARKET_PRICE_LIMIT`` and ``MARKET_CIRCUIT_BREAKER``
+    (see ``config/settings.py``) as the domain's ``MarketRules``."""
+    return rules.MarketRules(
+        tick=settings.MARKET_TICK,
+        fee_rate=Decimal(str(settings.MARKET_FEE_RATE)),
+        limit_rate=Decimal(str(settings.MARKET_PRICE_LIMIT)),
+        breaker=tuple((fall, minutes) for fall, minutes in settings.MARKET_CIRCUIT_BREAKER),
+    )

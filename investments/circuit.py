@@ -1,0 +1,83 @@
+"""The MCPI circuit breaker: a sharp fall of the index halts trading (-8%: 20 minutes, -15%: 20
+more, -20%: the rest of the day; ``MARKET_CIRCUIT_BREAKER``). Checked when an MCPI value is
+recorded; a halt that is due ends at the next market command."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+
+from . import eventstore
+from .checks import market_rules
+from .domain import events, rules
+from .eventstore import NewEvent
+from .models import CircuitBreaker, McpiValue
+
+
+def _breaker() -> CircuitBreaker:
+    breaker = CircuitBreaker.objects.select_for_update().filter(pk=1).first()
+    return breaker or CircuitBreaker.objects.create(pk=1)
+
+
+def halted_until(moment: dt.datetime | None = None) -> dt.datetime | None:
+    """When the current halt ends, or None when trading is open (read-only)."""
+    moment = moment or timezone.now()
+    breaker = CircuitBreaker.objects.filter(pk=1).first()
+    if breaker and breaker.halted_until and breaker.halted_until > moment:
+        return breaker.halted_until
+    return None
+
+
+def resume_if_due(sequence, moment: dt.datetime) -> CircuitBreaker:
+    breaker = _breaker()
+    if breaker.halted_until and breaker.halted_until <= moment:
+        eventstore.append(
+            sequence,
+            NewEvent(
+                events.MARKET_RESUMED,
+                events.CIRCUIT_STREAM,
+                {"at": moment.isoformat(), "halted_until": breaker.halted_until.isoformat()},
+                at=moment,
+            ),
+        )
+        breaker.refresh_from_db()
+    return breaker
+
+
+def previous_mcpi_close(moment: dt.datetime) -> Decimal | None:
+    start = timezone.localtime(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+    row = McpiValue.objects.filter(at__lt=start).order_by("-at").first()
+    return row.value if row else None
+
+
+def check_circuit(*, sequence, at: dt.datetime, value: Decimal) -> None:
+    """Called when an MCPI value is recorded (inside its transaction): fire the highest level the
+    fall reaches that has not fired today."""
+    previous = previous_mcpi_close(at)
+    breaker = resume_if_due(sequence, at)
+    if not previous:
+        return
+    fall = rules.fall_percent(previous, value)
+    day = timezone.localdate(at)
+    r = market_rules()
+    level = r.breaker_level(fall, breaker.levels_fired if breaker.day == day else 0)
+    if not level:
+        return
+    until = r.halt_end(level, timezone.localtime(at))
+    eventstore.append(
+        sequence,
+        NewEvent(
+            events.MARKET_HALTED,
+            events.CIRCUIT_STREAM,
+            {
+                "level": level,
+                "day": day.isoformat(),
+                "fall": str(fall.quantize(Decimal("0.01"))),
+                "at": at.isoformat(),
+                "until": until.isoformat(),
+            },
+            at=at,
+        ),
+    )

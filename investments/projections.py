@@ -1,0 +1,352 @@
+"""The projection tables, each mapped once to its part of the reducer's ``State``.
+
+A ``Table`` says which ``State`` attribute a model holds, which columns form its key and how each
+entry's values become columns and back. That one mapping serves all three uses:
+
+- ``project(events)``: inline, in the command's transaction. The events are first applied to a
+  zero state (``domain.state.touched``) to learn which rows they touch; those rows are read with
+  ``SELECT … FOR UPDATE`` into a ``State``, the events are applied to it by the reducer itself, and
+  the rows are written back — one read and one multi-row upsert per table, for a whole batch.
+- ``write(state)``: a rebuild writes every table from a replay.
+- ``read()``: the audit reads every table back into a ``State`` and compares the ``comparable``
+  form of both.
+"""
+
+from __future__ import annotations
+
+import copy
+import operator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import reduce
+
+from django.db import connection
+from django.db.models import Q
+
+from config.db import delete_rows, insert_rows
+from config.scale import bulk_load
+
+from .domain.state import State, touched
+from .models import (
+    CircuitBreaker,
+    Copyright,
+    FeeAccount,
+    Fund,
+    Holding,
+    Investor,
+    Market,
+    McpiValue,
+    Order,
+    Royalty,
+    Trade,
+)
+
+PLAIN, MOMENT, DAY, DECIMAL = "plain", "moment", "day", "decimal"
+
+
+def _to_column(kind: str, value):
+    if value is None or kind == PLAIN:
+        return value
+    if kind == MOMENT:
+        return datetime.fromisoformat(value)
+    if kind == DAY:
+        return date.fromisoformat(value)
+    return Decimal(value)
+
+
+def _to_state(kind: str, value):
+    if value is None or kind == PLAIN:
+        return value
+    if kind in (MOMENT, DAY):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Table:
+    model: type
+    attr: str  # the State attribute
+    key: tuple[str, ...]  # the model fields that form the State key
+    columns: tuple[tuple[str, str, str], ...]  # (State value key, model field, kind)
+    key_kind: str = PLAIN
+    scalar: bool = False  # the State value is the one column itself (MCPI values)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(field for _, field, _ in self.columns)
+
+    def row(self, key, value) -> dict:
+        """The model fields of one State entry."""
+        keys = key if len(self.key) > 1 else (key,)
+        row = {field: _to_column(self.key_kind, k) for field, k in zip(self.key, keys, strict=True)}
+        if self.scalar:
+            ((_, field, kind),) = self.columns
+            row[field] = _to_column(kind, value)
+        else:
+            for name, field, kind in self.columns:
+                row[field] = _to_column(kind, value[name])
+        return row
+
+    def entry(self, values: dict):
+        """The State key and value of one row (``values``: model field → value)."""
+        keys = tuple(_to_state(self.key_kind, values[field]) for field in self.key)
+        key = keys if len(keys) > 1 else keys[0]
+        if self.scalar:
+            ((_, field, _),) = self.columns
+            return key, Decimal(values[field])
+        return key, {name: _to_state(kind, values[field]) for name, field, kind in self.columns}
+
+    def where(self, keys) -> Q:
+        """The rows of ``keys``."""
+        keys = list(keys)
+        if len(self.key) == 1:
+            values = [_to_column(self.key_kind, k) for k in keys]
+            return Q(**{f"{self.key[0]}__in": values})
+        return reduce(operator.or_, (Q(**dict(zip(self.key, k, strict=True))) for k in keys))
+
+
+def col(name: str, field: str | None = None, kind: str = PLAIN) -> tuple[str, str, str]:
+    """A State value key and the model field holding it (same name unless given)."""
+    return (name, field or name, kind)
+
+
+def cols(*names: str) -> tuple[tuple[str, str, str], ...]:
+    return tuple(col(name) for name in names)
+
+
+INVESTORS = Table(
+    Investor,
+    "investors",
+    ("id",),
+    (col("user_id"), col("available", "cash_available"), col("reserved", "cash_reserved")),
+)
+FUNDS = Table(
+    Fund,
+    "funds",
+    ("id",),
+    (
+        *cols("name", "base_price", "cash"),
+        col("shares", "shares_outstanding"),
+        col("pending", "royalties_pending"),
+        col("created_at", kind=MOMENT),
+    ),
+)
+COPYRIGHTS = Table(
+    Copyright,
+    "copyrights",
+    ("id",),
+    (
+        *cols("fund_id", "code", "registration_number", "music_id", "title", "artist", "price"),
+        col("acquired_at", kind=MOMENT),
+        col("mcpi", "mcpi_at_acquisition", DECIMAL),
+    ),
+)
+MCPI = Table(McpiValue, "mcpi", ("at",), (col("value", kind=DECIMAL),), MOMENT, scalar=True)
+ROYALTIES = Table(
+    Royalty,
+    "royalties",
+    ("id",),
+    (*cols("fund_id", "amount"), col("recorded_at", kind=MOMENT), col("distributed")),
+)
+HOLDINGS = Table(
+    Holding, "holdings", ("investor_id", "fund_id"), cols("held", "reserved", "cost_basis")
+)
+ORDERS = Table(
+    Order,
+    "orders",
+    ("id",),
+    (
+        *cols("fund_id", "investor_id", "side", "price", "quantity", "remaining"),
+        *cols("cash_reserved", "status", "sequence"),
+        col("placed_at", kind=MOMENT),
+    ),
+)
+TRADES = Table(
+    Trade,
+    "trades",
+    ("id",),
+    (
+        *cols("fund_id", "buy_order_id", "sell_order_id", "price", "quantity"),
+        *cols("buyer_fee", "seller_fee", "buyer_id", "seller_id"),
+        col("executed_at", kind=MOMENT),
+    ),
+)
+MARKETS = Table(
+    Market,
+    "markets",
+    ("fund_id",),
+    (*cols("last_price", "previous_close"), col("day", kind=DAY), col("day_value")),
+)
+# Parents before children (the order rows are inserted in).
+TABLES = (INVESTORS, FUNDS, COPYRIGHTS, MCPI, ROYALTIES, HOLDINGS, ORDERS, TRADES, MARKETS)
+BREAKER_COLUMNS = (("day", DAY), ("levels_fired", PLAIN), ("halted_until", MOMENT))
+
+
+# --- inline: the rows a batch of events touches --------------------------------------------------
+
+
+def project(events: list[tuple[str, dict]]) -> None:
+    """Apply ``(type, payload)`` events to the projection tables, in the caller's transaction."""
+    zero = touched(events)
+    state, before = State(), {}
+    for table in TABLES:
+        read = getattr(zero, table.attr).read
+        if read:
+            rows = table.model.objects.select_for_update().filter(table.where(read))
+            entries = getattr(state, table.attr)
+            for values in rows.values(*table.key, *table.fields):
+                key, value = table.entry(values)
+                entries[key] = value
+            before[table.attr] = copy.deepcopy(entries)
+    fee = FeeAccount.objects.select_for_update().first() if zero.fee else None
+    state.fee = fee.balance if fee else 0
+    if zero.breaker:
+        breaker = CircuitBreaker.objects.select_for_update().filter(pk=1).first()
+        state.breaker = _breaker_entry(breaker) if breaker else {}
+    for type_, payload in events:
+        state.apply(type_, payload)
+    for table in TABLES:
+        keys = getattr(zero, table.attr).keys()
+        entries, old = getattr(state, table.attr), before.get(table.attr, {})
+        changed = [k for k in keys if k in entries and entries[k] != old.get(k)]
+        if changed:
+            _upsert(table, ((k, entries[k]) for k in changed))
+    if zero.fee:
+        if fee is None:
+            FeeAccount.objects.create(balance=state.fee)
+        else:
+            FeeAccount.objects.filter(pk=fee.pk).update(balance=state.fee)
+    if zero.breaker:
+        CircuitBreaker.objects.update_or_create(pk=1, defaults=_breaker_row(state.breaker))
+
+
+def _upsert(table: Table, entries) -> None:
+    """Insert ``(key, value)`` entries, or update the rows already there: one multi-row
+    statement per 5,000 (``config.db.insert_rows``)."""
+    values = _db_values(table)
+    insert_rows(
+        table.model,
+        (*table.key, *table.fields),
+        (values(key, value) for key, value in entries),
+        update=table.fields,
+    )
+
+
+def _db_values(table: Table):
+    """A function from a State entry to its row as the driver takes it (``Table.row``, with
+    moments, days and decimals adapted), without a dict per row: a rebuild writes millions."""
+    ops = connection.ops
+    adapt = {
+        MOMENT: lambda v: ops.adapt_datetimefield_value(datetime.fromisoformat(v)),
+        DAY: lambda v: ops.adapt_datefield_value(date.fromisoformat(v)),
+        DECIMAL: lambda v: ops.adapt_decimalfield_value(Decimal(v)),
+    }
+    key_kind = adapt.get(table.key_kind)
+    columns = [(name, adapt.get(kind)) for name, _, kind in table.columns]
+    several = len(table.key) > 1
+
+    def values(key, value) -> tuple:
+        keys = key if several else (key,)
+        if key_kind is not None:
+            keys = tuple(key_kind(k) for k in keys)
+        if table.scalar:
+            ((_, convert),) = columns
+            return (*keys, value if convert is None else convert(value))
+        return (
+            *keys,
+            *(
+                value[name] if convert is None or value[name] is None else convert(value[name])
+                for name, convert in columns
+            ),
+        )
+
+    return values
+
+
+def _breaker_entry(breaker: CircuitBreaker) -> dict:
+    return {name: _to_state(kind, getattr(breaker, name)) for name, kind in BREAKER_COLUMNS}
+
+
+def _breaker_row(entry: dict) -> dict:
+    return {name: _to_column(kind, entry.get(name)) for name, kind in BREAKER_COLUMNS}
+
+
+# --- whole tables: the audit reads them, a rebuild writes them -----------------------------------
+
+
+def read(state: State | None = None, *, only: dict | None = None) -> State:
+    """The projection tables as a ``State``; ``only`` maps a table's attr to a queryset filter
+    (a ``Q``) when just some rows are wanted (one investor's portfolio)."""
+    state = state or State()
+    for table in TABLES:
+        rows = table.model.objects.all()
+        if only is not None:
+            if table.attr not in only:
+                continue
+            rows = rows.filter(only[table.attr])
+        entries = getattr(state, table.attr)
+        for values in rows.values(*table.key, *table.fields).iterator(chunk_size=BATCH):
+            key, value = table.entry(values)
+            entries[key] = value
+    if only is None:
+        fee = FeeAccount.objects.first()
+        state.fee = fee.balance if fee else 0
+        breaker = CircuitBreaker.objects.filter(pk=1).first()
+        if breaker is not None and breaker.day:
+            state.breaker = _breaker_entry(breaker)
+    return state
+
+
+def comparable(state: State) -> dict:
+    """Every table's rows as model values keyed by their key columns, for comparing two states
+    (a moment is the same instant whatever its offset): holdings of all zeros and markets with
+    nothing yet are the same as no row."""
+    tables = {}
+    for table in TABLES:
+        entries = getattr(state, table.attr).items()
+        if table in (HOLDINGS, MARKETS):
+            entries = [(k, v) for k, v in entries if any(v.values())]
+        rows = [table.row(key, value) for key, value in entries]
+        tables[table.attr] = {tuple(row[f] for f in table.key): row for row in rows}
+    tables["fee"] = {"balance": state.fee}
+    tables["breaker"] = {1: _breaker_row(state.breaker)} if state.breaker else {}
+    return tables
+
+
+BATCH = 5_000
+# Written again whole: few rows each. Reconciled in place (almost every row of a big log):
+# upserted, then the rows the log does not have are deleted; a row already right costs the
+# database a lookup, not a rewrite.
+RECONCILED = (HOLDINGS, ORDERS, TRADES)
+
+
+def write(state: State) -> None:
+    """Make every projection row equal ``state``, in the caller's transaction. On MariaDB the
+    per-row foreign-key checks are off meanwhile (the rows come from the reducer, right by
+    construction; parents are written again under children that stay)."""
+    with bulk_load(unique_checks=True), connection.cursor() as cursor:
+        for model in (CircuitBreaker, FeeAccount, *(t.model for t in reversed(TABLES))):
+            if not any(t.model is model for t in RECONCILED):
+                # One DELETE per table: the ORM's delete() would first read every row to check
+                # relations.
+                table = connection.ops.quote_name(model._meta.db_table)
+                cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
+        for table in TABLES:
+            _upsert(table, getattr(state, table.attr).items())
+        for table in reversed(RECONCILED):
+            _delete_missing(table, getattr(state, table.attr).keys())
+        if state.fee:
+            FeeAccount.objects.create(balance=state.fee)
+        if state.breaker:
+            CircuitBreaker.objects.create(pk=1, **_breaker_row(state.breaker))
+
+
+def _delete_missing(table: Table, keep) -> None:
+    keep = set(keep)
+    values = table.model.objects.values_list("pk", *table.key).order_by()
+    if len(table.key) == 1:
+        gone = (pk for pk, key in values.iterator(chunk_size=BATCH) if key not in keep)
+    else:
+        gone = (pk for pk, *key in values.iterator(chunk_size=BATCH) if tuple(key) not in keep)
+    delete_rows(table.model, gone)
