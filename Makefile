@@ -36,10 +36,15 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py demo_data
 
+# With Redis (MARKET_MATCHER=stream) the market's matcher runs beside the server and stops with it;
+# without, orders are matched inline and no matcher is needed.
+WITH_MATCHER = if [ -n "$$REDIS_URL" ] && [ "$${MARKET_MATCHER:-stream}" = stream ]; then \
+	$(BIN)/python manage.py run_matcher & trap 'kill $$! 2>/dev/null' EXIT INT TERM; fi;
+
 ## make run: install, migrate, load demo data, serve on http://127.0.0.1:8000
 run: demo
 	@echo "okcow is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@$(WITH_MATCHER) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make test: install test tools and run every test
 test: install-dev
@@ -56,7 +61,7 @@ format: install-dev
 ## make gunicorn: serve with gunicorn (production-like); configure with the env vars in README.md
 gunicorn: migrate
 	$(BIN)/python manage.py collectstatic --no-input -v 0
-	$(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi
+	@$(WITH_MATCHER) $(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi
 
 ## make bench: seed (if needed), serve with gunicorn on MariaDB + Redis, load it, print the table
 ## (README: Speed). Options go in BENCH_ARGS, e.g. BENCH_ARGS="--scale 0.01 --duration 3".

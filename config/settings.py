@@ -237,6 +237,11 @@ MARKET_FEE_RATE = os.environ.get("MARKET_FEE_RATE", "0.01")  # per side; fractio
 MARKET_PRICE_LIMIT = os.environ.get("MARKET_PRICE_LIMIT", "0.30")  # around the previous close
 # (% fall of the MCPI against its previous close, halt minutes or None = closed for the day)
 MARKET_CIRCUIT_BREAKER = [(8, 20), (15, 20), (20, None)]
+# Who matches a fund's orders: "inline" (in the request that places the order; the embedded
+# default) or "stream" (``manage.py run_matcher``, fed through Redis Streams; default with Redis).
+MARKET_MATCHER = os.environ.get("MARKET_MATCHER", "stream" if REDIS_URL else "inline")
+MATCHER_LEASE_SECONDS = env_int("MATCHER_LEASE_SECONDS", 5)
+MATCHER_BATCH = env_int("MATCHER_BATCH", 1_000)
 
 # --- Internationalisation -------------------------------------------------------------------------
 

@@ -21,11 +21,11 @@ from accounts.models import User
 from config.db import atomic_with_retry
 from config.locks import exclusive
 
-from . import checks, eventstore
+from . import checks, eventstore, matcher
 from .checks import LedgerError, market_rules
 from .circuit import resume_if_due
 from .domain import events, rules
-from .domain.orderbook import BUY, BookOrder, OrderBook, other_side
+from .domain.orderbook import BUY
 from .eventstore import NewEvent
 from .models import (
     Event,
@@ -34,7 +34,6 @@ from .models import (
     Investor,
     Market,
     Order,
-    Trade,
 )
 
 
@@ -77,8 +76,10 @@ def place_order(
     at=None,
     idempotency_key: str | None = None,
 ) -> Order:
-    """Place a limit order, reserve what it needs, and match it against the book. A repeated
-    ``idempotency_key`` (a double submit) returns the first order and changes nothing."""
+    """Accept a limit order: check it, reserve what it needs and append ``order_placed``; the
+    fund's matcher then matches it (``matcher.submitted``: at once when inline, within its next
+    batch with streams). A repeated ``idempotency_key`` (a double submit) returns the first order
+    and changes nothing."""
     checks.writer(user)
     if side not in Order.Side.values:
         raise LedgerError("Choose buy or sell.", field="side")
@@ -150,70 +151,15 @@ def place_order(
             idempotency_key=idempotency_key,
         ),
     )
-    order = Order.objects.get(pk=payload["order_id"])
-    _match(sequence, fund, order, moment, low, high)
-    order.refresh_from_db()
-    return order
-
-
-def _match(sequence, fund, order, moment, low, high) -> None:
-    """Trade the new order against the resting orders at exactly its price, oldest first: as many
-    as its quantity can reach are put on an ``OrderBook``, which gives the fills."""
-    book, orders = OrderBook(), {order.pk: order}
-    reach = order.remaining
-    resting = Order.objects.filter(
-        fund=fund, status=Order.Status.OPEN, side=other_side(order.side), price=order.price
-    ).order_by("sequence")
-    for counter in resting.iterator(chunk_size=20):  # a deep level is read only as far as fills
-        if reach <= 0:
-            break
-        book.rest(_book_order(counter))
-        orders[counter.pk] = counter
-        reach -= counter.remaining
-    fills = book.place(_book_order(order))
-    if not fills:
-        return
-    # The sellers' holdings and the buy orders' reservations, kept as the fills move them, so the
-    # trades are appended (and projected) as one batch.
-    sellers = {
-        h.investor_id: [h.cost_basis, h.held + h.reserved]
-        for h in Holding.objects.filter(fund=fund, investor_id__in={f.seller_id for f in fills})
-    }
-    reserved = {pk: o.cash_reserved for pk, o in orders.items() if o.side == BUY}
-    r = market_rules()
-    day, at = timezone.localdate(moment).isoformat(), moment.isoformat()
-    last = Trade.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    trades = []
-    for n, fill in enumerate(fills, start=1):
-        seller = sellers[fill.seller_id]
-        terms = rules.trade_terms(
-            r,
-            price=fill.price,
-            quantity=fill.quantity,
-            buy_remaining=fill.buy_remaining,
-            buy_reserved=reserved[fill.buy_order_id],
-            seller_basis=seller[0],
-            seller_shares=seller[1],
-        )
-        reserved[fill.buy_order_id] -= terms.spent + terms.refund
-        seller[0] -= terms.cost_released
-        seller[1] -= fill.quantity
-        payload = events.trade_executed(
-            fill, terms, trade_id=last + n, fund_id=fund.pk, low=low, high=high, day=day, at=at
-        )
-        trades.append(
-            NewEvent(events.TRADE_EXECUTED, events.market_stream(fund.pk), payload, at=moment)
-        )
-    eventstore.append(sequence, *trades)
-
-
-def _book_order(order: Order) -> BookOrder:
-    return BookOrder(order.pk, order.investor_id, order.side, order.price, order.remaining)
+    matcher.submitted(fund.pk, at=moment)
+    return Order.objects.get(pk=payload["order_id"])
 
 
 @atomic_with_retry
 def cancel_order(*, user: User, order_id, at=None) -> Order:
-    """Cancel your own open order and release what it still holds (allowed during a halt)."""
+    """Cancel your own open order and release what it still holds (allowed during a halt). The
+    fund's matcher applies it (at once when inline; with streams, within its next batch: the
+    order returned may still be open)."""
     checks.writer(user)
     moment = at or timezone.now()
     sequence = eventstore.lock()
@@ -231,23 +177,7 @@ def cancel_order(*, user: User, order_id, at=None) -> Order:
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status != Order.Status.OPEN:
         raise LedgerError("This order is no longer open.", field="order")
-    eventstore.append(
-        sequence,
-        NewEvent(
-            events.ORDER_CANCELLED,
-            events.market_stream(order.fund_id),
-            {
-                "order_id": order.pk,
-                "investor_id": order.investor_id,
-                "fund_id": order.fund_id,
-                "side": order.side,
-                "cash_released": order.cash_reserved,
-                "shares_released": order.remaining if order.side == Order.Side.SELL else 0,
-            },
-            actor=user,
-            at=moment,
-        ),
-    )
+    matcher.submitted(order.fund_id, cancel=order.pk, at=moment)
     order.refresh_from_db()
     return order
 

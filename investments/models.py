@@ -269,6 +269,20 @@ class Market(models.Model):
         return f"market of fund {self.fund_id}"
 
 
+class MatcherCheckpoint(models.Model):
+    """One row per fund: how far its matcher has processed the fund's orders (every order with a
+    ``sequence`` up to ``last_sequence`` is on the book, filled or cancelled), and the ``epoch`` of
+    the lease that may write it — each matcher taking the fund over raises it, so a matcher that
+    lost its lease cannot write a batch (the row is locked and checked in every batch)."""
+
+    fund = models.OneToOneField(Fund, on_delete=models.PROTECT, primary_key=True)
+    last_sequence = models.BigIntegerField(default=0)
+    epoch = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"matcher of fund {self.fund_id} at #{self.last_sequence} (epoch {self.epoch})"
+
+
 class CircuitBreaker(models.Model):
     """One row: the market-wide halt state driven by MCPI falls."""
 

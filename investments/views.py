@@ -203,10 +203,15 @@ def cancel_order(request, fund_id: int):
     error_text = "You have no such order."
     if form.is_valid():
         try:
-            market.cancel_order(user=request.user, order_id=form.cleaned_data["order"])
+            order = market.cancel_order(user=request.user, order_id=form.cleaned_data["order"])
         except LedgerError as error:
             error_text = error.message
         else:
-            messages.success(request, "Order cancelled; what it held is released.")
+            messages.success(
+                request,
+                "Order cancelled; what it held is released."
+                if order.status == order.Status.CANCELLED
+                else "Cancel requested: what the order holds is released in a moment.",
+            )
             return redirect("investments:market", fund_id=fund.pk)
     return _market_refusal(request, fund, OrderForm(), cancel_error=error_text)

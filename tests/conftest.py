@@ -20,6 +20,14 @@ def _clean_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _inline_matcher(request, settings):
+    """Orders match in the request that places them, so a test sees its trades at once. Tests of
+    the matcher process itself are marked ``matcher`` and use Redis Streams."""
+    if not request.node.get_closest_marker("matcher"):
+        settings.MARKET_MATCHER = "inline"
+
+
 @pytest.fixture
 def password():
     return PASSWORD
@@ -72,13 +80,14 @@ _deselected_mariadb: list[str] = []
 
 
 def pytest_collection_modifyitems(config, items):
-    """On SQLite, MariaDB-only tests are deselected and listed in the summary (never silently).
-    CI runs the suite a second time on MariaDB, where they run."""
+    """On SQLite, MariaDB-only tests (and the matcher's, which need Redis) are deselected and
+    listed in the summary (never silently). CI runs the suite a second time on MariaDB and Redis,
+    where they run."""
     if settings.USING_MARIADB:
         return
     keep = []
     for item in items:
-        if item.get_closest_marker("mariadb"):
+        if item.get_closest_marker("mariadb") or item.get_closest_marker("matcher"):
             _deselected_mariadb.append(item.nodeid)
         else:
             keep.append(item)

@@ -62,6 +62,7 @@ def test_bench_runs_end_to_end_and_prints_the_table(tmp_path):
         "--only",
         "portfolio",
         "order-service",
+        "matcher",
         "rebuild",
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -71,7 +72,8 @@ def test_bench_runs_end_to_end_and_prints_the_table(tmp_path):
     assert " req/s " in rows["ceiling (read)"]
     assert " req/s " in rows["ceiling (write)"]
     assert " req/s " in rows["portfolio"] and "ERROR" not in rows["portfolio"]
-    assert " trades" in rows["order-service"] and "ERROR" not in rows["order-service"]
+    assert " accepted" in rows["order-service"] and "ERROR" not in rows["order-service"]
+    assert " orders/s " in rows["matcher"] and "ERROR" not in rows["matcher"]
     assert "| pass |" in rows["audit after orders"]
     assert " events/s " in rows["rebuild"]
     assert "Audit passed" in text, text
