@@ -23,6 +23,7 @@ Two ways to run it (``MARKET_MATCHER``):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -77,10 +78,19 @@ class FundBook:
     book: OrderBook = field(default_factory=OrderBook)
     reserved: dict[int, int] = field(default_factory=dict)  # buy order id → cash still reserved
     loaded: set[int] = field(default_factory=set)  # prices whose levels are on the book
+    batches: int | None = None  # the checkpoint's count of batches this book reflects
+    last_sequence: int = 0  # and its last order processed
 
     def reset(self) -> None:
         """Forget everything: the next batch reads the book from the database again."""
-        self.book, self.reserved, self.loaded = OrderBook(), {}, set()
+        self.book, self.reserved, self.loaded, self.batches = OrderBook(), {}, set(), None
+
+    def has_work(self, cancels) -> bool:
+        """Whether a batch has anything to do (a plain read, no lock): cancels, or orders past
+        the checkpoint this book last saw."""
+        if cancels or self.batches is None:
+            return True
+        return Order.objects.filter(fund_id=self.fund_id, sequence__gt=self.last_sequence).exists()
 
     def load(self, prices: set[int], upto: int) -> None:
         missing = prices - self.loaded
@@ -126,6 +136,8 @@ def _process(fund_book: FundBook, cancels, epoch: int | None, at: dt.datetime | 
         checkpoint = _checkpoint(fund_book.fund_id)
         if epoch is not None and checkpoint.epoch != epoch:
             raise LeaseLost(fund_book.fund_id)
+        if fund_book.batches != checkpoint.batches:
+            fund_book.reset()  # another writer moved the book since (or it was never read)
         new = list(
             Order.objects.filter(fund_id=fund_book.fund_id, sequence__gt=checkpoint.last_sequence)
             .order_by("sequence")
@@ -153,9 +165,11 @@ def _process(fund_book: FundBook, cancels, epoch: int | None, at: dt.datetime | 
                 batch.append(_cancel(fund_book, resting, at or timezone.now()))
         if batch:
             eventstore.append(sequence, *batch)
-        if new:
-            checkpoint.last_sequence = new[-1]["sequence"]
-            checkpoint.save(update_fields=["last_sequence"])
+        if new or batch:
+            checkpoint.last_sequence = new[-1]["sequence"] if new else checkpoint.last_sequence
+            checkpoint.batches += 1
+            checkpoint.save(update_fields=["last_sequence", "batches"])
+        fund_book.batches, fund_book.last_sequence = checkpoint.batches, checkpoint.last_sequence
         return len(new) + len(cancelled)
 
 
@@ -225,10 +239,24 @@ def _cancel(fund_book: FundBook, order: BookOrder, at: dt.datetime) -> NewEvent:
 # --- what a request does after accepting an order or a cancel ---------------------------------
 
 
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def inline():
+    """Match inline in this thread whatever ``MARKET_MATCHER`` says (the demo data, loaded before
+    any matcher runs, is matched as it is placed)."""
+    _local.inline = True
+    try:
+        yield
+    finally:
+        _local.inline = False
+
+
 def submitted(fund_id: int, *, cancel: int | None = None, at: dt.datetime | None = None) -> None:
     """Hand the fund's new work to its matcher: inline, run the batch now (in the request's
     transaction); with streams, add a message once the request's transaction commits."""
-    if settings.MARKET_MATCHER == "inline":
+    if settings.MARKET_MATCHER == "inline" or getattr(_local, "inline", False):
         process(FundBook(fund_id), cancels=[cancel] if cancel else (), at=at)
         return
     message = {"cancel": str(cancel)} if cancel else {"placed": "1"}
@@ -311,6 +339,10 @@ class Matcher:
         for fund_id, (epoch, fund_book) in list(self.owned.items()):
             mine = messages.get(fund_id, [])
             cancels = [int(m[b"cancel"]) for _, m in mine if m.get(b"cancel", b"").isdigit()]
+            if not fund_book.has_work(cancels):
+                if mine:
+                    self.redis.xack(stream_key(fund_id), GROUP, *[i for i, _ in mine])
+                continue
             try:
                 done = atomic_with_retry(process)(fund_book, cancels=cancels, epoch=epoch)
             except LeaseLost:

@@ -17,6 +17,7 @@ class Migration(migrations.Migration):
                 ('fund', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, serialize=False, to='investments.fund')),
                 ('last_sequence', models.BigIntegerField(default=0)),
                 ('epoch', models.BigIntegerField(default=0)),
+                ('batches', models.BigIntegerField(default=0)),
             ],
         ),
     ]

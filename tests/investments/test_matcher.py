@@ -158,3 +158,20 @@ def test_a_matcher_killed_mid_run_loses_nothing_and_applies_nothing_twice(stream
     assert stored_trades(fund) == expected_trades(fund)
     assert replay.audit() == []
     assert_invariants()
+
+
+def test_a_book_someone_else_moved_is_read_again(stream):
+    fund = fund_with_copyright(staff=StaffFactory(), base_price=10_000)
+    buyers, sellers = people(fund, 3)
+    owner = matcher.Matcher(lease_seconds=5)
+    owner.lease()
+    place(fund, buyers, sellers, 30, seed=1)
+    owner.step()  # its book is in memory now
+    with matcher.inline():  # another writer matches some orders meanwhile
+        place(fund, buyers, sellers, 30, seed=2)
+    place(fund, buyers, sellers, 30, seed=3)
+    while owner.step():
+        pass
+    assert stored_trades(fund) == expected_trades(fund)
+    assert replay.audit() == []
+    owner.release()

@@ -6,13 +6,14 @@ from django.db import transaction
 from accounts import demo as accounts_demo
 from board import demo as board_demo
 from investments import demo as investments_demo
+from investments import matcher
 
 
 class Command(BaseCommand):
     help = "Create demo people, board content and investment data (idempotent)."
 
     def handle(self, *args, **options):
-        with transaction.atomic():
+        with transaction.atomic(), matcher.inline():
             people = accounts_demo.load(self.stdout)
             board_demo.load(self.stdout, people)
             investments_demo.load(self.stdout, people)
