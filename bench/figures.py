@@ -15,7 +15,7 @@ from django.db.models import Max, Min
 
 from accounts.models import User
 from config.scale import bulk_load
-from investments import checks, market, matcher, replay, selectors
+from investments import checks, market, matcher, projections, replay, selectors
 from investments.checks import LedgerError
 from investments.models import (
     Event,
@@ -212,8 +212,9 @@ def rebuild(*, wiped: bool = False) -> tuple[int, float]:
     the rebuild finds them intact and mends nothing, its common case."""
     if wiped:
         with transaction.atomic(), bulk_load(), connection.cursor() as cursor:
-            for model in replay.RECONCILED:
-                cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
+            for table in projections.RECONCILED:
+                name = connection.ops.quote_name(table.model._meta.db_table)
+                cursor.execute(f"DELETE FROM {name}")  # noqa: S608
     events = Event.objects.count()
     started = time.perf_counter()
     replay.rebuild()

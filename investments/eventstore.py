@@ -11,14 +11,16 @@ action that made it (``existing``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
+from config.db import insert_rows
 
 from . import metrics, projections
 from .checks import LedgerError
@@ -90,24 +92,41 @@ def append(sequence: LedgerSequence, *batch: NewEvent) -> list[Event]:
             )
         )
     sequence.save(update_fields=["last"])
-    Event.objects.bulk_create(stored)
+    store(tuple(getattr(e, column) for column in EVENT_COLUMNS) for e in stored)
     projections.project([(e.type, e.payload) for e in stored])
-    _write_postings(stored)
+    stored = list(
+        Event.objects.filter(sequence__gt=sequence.last - len(stored)).order_by("sequence")
+    )
     for event in stored:
         metrics.record(event)
     return stored
 
 
-def _write_postings(stored: list[Event]) -> None:
-    """Each event's changes to each balance, as deltas, for time travel (``Posting``)."""
-    holders, funds = [], []
-    for event in stored:
-        moved = postings(event.type, event.payload)
-        at = {"sequence": event.sequence, "occurred_at": event.occurred_at}
-        holders += [Posting(**at, **row) for row in moved.holders]
-        funds += [FundPosting(**at, **row) for row in moved.funds]
-    Posting.objects.bulk_create(holders)
-    FundPosting.objects.bulk_create(funds)
+EVENT_COLUMNS = ("sequence", "stream", "version", "type", "payload", "occurred_at", "actor_id")
+EVENT_COLUMNS += ("idempotency_key",)
+HOLDER_AMOUNTS = ("available", "reserved", "held", "held_reserved", "cost_basis")
+POSTING_COLUMNS = ("sequence", "occurred_at", "investor_id", "fund_id", *HOLDER_AMOUNTS)
+FUND_POSTING_COLUMNS = ("sequence", "occurred_at", "fund_id", "cash", "shares", "pending")
+
+
+def store(rows) -> None:
+    """Insert numbered events — ``EVENT_COLUMNS`` tuples, payloads as dicts — and their postings
+    (each event's changes to each balance, as deltas, for time travel): multi-row INSERTs, in the
+    caller's transaction. ``append`` and the seeder both write through here."""
+    adapt = connection.ops.adapt_datetimefield_value
+    events, holders, funds = [], [], []
+    for sequence, stream, version, type_, payload, at, actor_id, key in rows:
+        at = adapt(at)
+        events.append((sequence, stream, version, type_, json.dumps(payload), at, actor_id, key))
+        moved = postings(type_, payload)
+        for r in moved.holders:
+            amounts = (r.get(f, 0) for f in HOLDER_AMOUNTS)
+            holders.append((sequence, at, r["investor_id"], r.get("fund_id"), *amounts))
+        for r in moved.funds:
+            funds.append((sequence, at, r["fund_id"], r["cash"], r["shares"], r["pending"]))
+    insert_rows(Event, EVENT_COLUMNS, events)
+    insert_rows(Posting, POSTING_COLUMNS, holders)
+    insert_rows(FundPosting, FUND_POSTING_COLUMNS, funds)
 
 
 def read_stream(stream: str, *, after_version: int = 0):

@@ -49,6 +49,7 @@ from .models import Fund, Holding, Market, MatcherCheckpoint, Order, Trade
 logger = logging.getLogger(__name__)
 
 GROUP = "matchers"
+SWEEP_SECONDS = 1.0  # a fund with no message is still looked at this often (a lost XADD)
 # What a batch reads of each new order.
 ORDER_VALUES = ("id", "investor_id", "side", "price", "remaining", "cash_reserved", "status")
 ORDER_VALUES += ("sequence", "placed_at")
@@ -79,18 +80,12 @@ class FundBook:
     reserved: dict[int, int] = field(default_factory=dict)  # buy order id → cash still reserved
     loaded: set[int] = field(default_factory=set)  # prices whose levels are on the book
     batches: int | None = None  # the checkpoint's count of batches this book reflects
-    last_sequence: int = 0  # and its last order processed
+    busy: bool = False  # its last batch was full: more is waiting
+    swept: float = 0.0  # when a batch last looked for orders without being told of any
 
     def reset(self) -> None:
         """Forget everything: the next batch reads the book from the database again."""
         self.book, self.reserved, self.loaded, self.batches = OrderBook(), {}, set(), None
-
-    def has_work(self, cancels) -> bool:
-        """Whether a batch has anything to do (a plain read, no lock): cancels, or orders past
-        the checkpoint this book last saw."""
-        if cancels or self.batches is None:
-            return True
-        return Order.objects.filter(fund_id=self.fund_id, sequence__gt=self.last_sequence).exists()
 
     def load(self, prices: set[int], upto: int) -> None:
         missing = prices - self.loaded
@@ -169,7 +164,8 @@ def _process(fund_book: FundBook, cancels, epoch: int | None, at: dt.datetime | 
             checkpoint.last_sequence = new[-1]["sequence"] if new else checkpoint.last_sequence
             checkpoint.batches += 1
             checkpoint.save(update_fields=["last_sequence", "batches"])
-        fund_book.batches, fund_book.last_sequence = checkpoint.batches, checkpoint.last_sequence
+        fund_book.batches = checkpoint.batches
+        fund_book.busy = len(new) == settings.MATCHER_BATCH
         return len(new) + len(cancelled)
 
 
@@ -291,6 +287,7 @@ class Matcher:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.lease_ms = int((lease_seconds or settings.MATCHER_LEASE_SECONDS) * 1000)
         self.owned: dict[int, tuple[int, FundBook]] = {}  # fund id → (epoch, book)
+        self.claim_due = 0.0
         self.redis = redis()
         self.renew = self.redis.register_script(_RENEW)
 
@@ -327,22 +324,24 @@ class Matcher:
             if "BUSYGROUP" not in str(error):
                 raise
         self.owned[fund_id] = (checkpoint.epoch, FundBook(fund_id))
+        self.claim_due = 0.0  # claim what its last owner left unacknowledged
         logger.info("matcher %s took fund %s (epoch %s)", self.name, fund_id, checkpoint.epoch)
 
     def step(self) -> bool:
-        """One batch for each fund owned; True when anything was done."""
+        """One batch for each fund owned that has work (a message, a full last batch, or a sweep
+        due); True when anything was done."""
         if not self.owned:
             time.sleep(self.lease_ms / 5000)
             return False
         messages = self._messages()
-        worked = False
+        worked, now = False, time.monotonic()
         for fund_id, (epoch, fund_book) in list(self.owned.items()):
             mine = messages.get(fund_id, [])
             cancels = [int(m[b"cancel"]) for _, m in mine if m.get(b"cancel", b"").isdigit()]
-            if not fund_book.has_work(cancels):
-                if mine:
-                    self.redis.xack(stream_key(fund_id), GROUP, *[i for i, _ in mine])
+            due = fund_book.batches is None or now - fund_book.swept >= SWEEP_SECONDS
+            if not (mine or fund_book.busy or due):
                 continue
+            fund_book.swept = now
             try:
                 done = atomic_with_retry(process)(fund_book, cancels=cancels, epoch=epoch)
             except LeaseLost:
@@ -358,21 +357,27 @@ class Matcher:
         return worked
 
     def _messages(self) -> dict[int, list]:
-        """What the funds' streams hold for us: first what a dead matcher read but did not
-        acknowledge, then new messages (waiting up to 100 ms when there are none)."""
+        """What the funds' streams hold for us: what a dead matcher read but did not acknowledge
+        (looked for once a lease period), then new messages — waiting up to 100 ms for them
+        unless a fund has more to do already."""
         found: dict[int, list] = {}
-        for fund_id in self.owned:
-            _, claimed, *_ = self.redis.xautoclaim(
-                stream_key(fund_id), GROUP, self.name, min_idle_time=self.lease_ms, count=1_000
-            )
-            if claimed:
-                found.setdefault(fund_id, []).extend(claimed)
+        now = time.monotonic()
+        if now >= self.claim_due:
+            self.claim_due = now + self.lease_ms / 1000
+            for fund_id in self.owned:
+                _, claimed, *_ = self.redis.xautoclaim(
+                    stream_key(fund_id), GROUP, self.name, min_idle_time=self.lease_ms, count=1_000
+                )
+                if claimed:
+                    found.setdefault(fund_id, []).extend(claimed)
+        busy = any(fund_book.busy for _, fund_book in self.owned.values())
         streams = {stream_key(fund_id): ">" for fund_id in self.owned}
-        for key, read in (
-            self.redis.xreadgroup(GROUP, self.name, streams, count=1_000, block=100) or ()
-        ):
+        read = self.redis.xreadgroup(
+            GROUP, self.name, streams, count=1_000, block=None if busy or found else 100
+        )
+        for key, messages in read or ():
             fund_id = int(key.decode().rsplit(":", 1)[1])
-            found.setdefault(fund_id, []).extend(read)
+            found.setdefault(fund_id, []).extend(messages)
         return found
 
     def release(self) -> None:

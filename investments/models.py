@@ -326,7 +326,9 @@ class Order(models.Model):
             models.Index(
                 fields=["fund", "status", "side", "price", "sequence", "remaining"],
                 name="order_book",
-            )
+            ),
+            # A fund's matcher reads the orders past its checkpoint.
+            models.Index(fields=["fund", "sequence"], name="order_fund_sequence"),
         ]
         constraints = [
             *_non_negative("remaining", "cash_reserved"),

@@ -14,23 +14,21 @@ inserts only the rest.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from config.db import insert_rows
 from config.scale import Sizes, bulk_load, chunked, progress
 
-from . import checks, projections
+from . import checks, eventstore, projections
 from .domain import events, rules
 from .domain.orderbook import BUY, SELL, BookOrder, OrderBook, other_side
-from .domain.state import State, postings
+from .domain.state import State
 from .eventstore import lock as lock_ledger
-from .models import Event, FundPosting, Investor, Posting
+from .models import Event, Investor, MatcherCheckpoint
 
 DAYS = 730
 BASE_PRICE = 10_000
@@ -38,10 +36,6 @@ GENRES = ["K-Pop", "발라드", "Indie Rock", "트로트", "Hip-hop", "OST", "Ja
 WORDS = ["Spring", "밤", "Neon", "Seoul", "바다", "Moon", "Love", "River", "Dream", "Star"]
 ACTIONS = ["deposit", "withdraw", "subscribe", "redeem", "order", "cancel"]
 WEIGHTS = [5, 2, 12, 3, 70, 8]
-
-
-# Amounts a ``postings`` holder row may carry (cash rows have no holding ones: zero).
-HOLDER_AMOUNTS = ("available", "reserved", "held", "held_reserved", "cost_basis")
 
 
 class LedgerNotEmpty(Exception):
@@ -421,49 +415,22 @@ def seed(sizes: Sizes, users: list[int]) -> None:
     _insert_events(sim.events, have)
     with transaction.atomic():
         projections.write(sim.state)
+        # The simulation matched every order as it was placed: each fund's matcher starts after.
+        for fund_id in sim.funds:
+            orders = [o["sequence"] for o in sim.state.orders.values() if o["fund_id"] == fund_id]
+            MatcherCheckpoint.objects.update_or_create(
+                fund_id=fund_id, defaults={"last_sequence": max(orders, default=0)}
+            )
 
 
 def _insert_events(events: list[tuple], have: int) -> None:
     """Store events ``have + 1``… with their postings, a chunk per transaction."""
-    adapt = connection.ops.adapt_datetimefield_value
     bar = progress(len(events), "ledger events (stored)", initial=have)
     for chunk in chunked(enumerate(events[have:], start=have + 1), 5_000):
         with transaction.atomic(), bulk_load():
-            insert_rows(
-                Event,
-                ("sequence", "stream", "version", "type", "payload", "occurred_at", "actor_id"),
-                (
-                    (sequence, stream, version, type_, json.dumps(payload), adapt(at), actor)
-                    for sequence, (type_, stream, version, payload, at, actor) in chunk
-                ),
-            )
-            moved = [
-                (sequence, adapt(at), postings(type_, payload))
-                for sequence, (type_, _, _, payload, at, _) in chunk
-            ]
-            insert_rows(
-                Posting,
-                ("sequence", "occurred_at", "investor_id", "fund_id", *HOLDER_AMOUNTS),
-                (
-                    (
-                        sequence,
-                        at,
-                        row["investor_id"],
-                        row.get("fund_id"),
-                        *(row.get(f, 0) for f in HOLDER_AMOUNTS),
-                    )
-                    for sequence, at, postings in moved
-                    for row in postings.holders
-                ),
-            )
-            insert_rows(
-                FundPosting,
-                ("sequence", "occurred_at", "fund_id", "cash", "shares", "pending"),
-                (
-                    (sequence, at, row["fund_id"], row["cash"], row["shares"], row["pending"])
-                    for sequence, at, postings in moved
-                    for row in postings.funds
-                ),
+            eventstore.store(
+                (sequence, stream, version, type_, payload, at, actor, None)
+                for sequence, (type_, stream, version, payload, at, actor) in chunk
             )
         bar.update(len(chunk))
     bar.close()

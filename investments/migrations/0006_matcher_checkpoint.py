@@ -4,6 +4,16 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def start_after_the_orders_there(apps, schema_editor):
+    """Every order so far was matched when it was placed: each fund's matcher starts after them."""
+    Order = apps.get_model("investments", "Order")
+    MatcherCheckpoint = apps.get_model("investments", "MatcherCheckpoint")
+    last = Order.objects.values("fund_id").annotate(last=models.Max("sequence")).order_by()
+    MatcherCheckpoint.objects.bulk_create(
+        MatcherCheckpoint(fund_id=row["fund_id"], last_sequence=row["last"]) for row in last
+    )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -20,4 +30,9 @@ class Migration(migrations.Migration):
                 ('batches', models.BigIntegerField(default=0)),
             ],
         ),
+        migrations.AddIndex(
+            model_name='order',
+            index=models.Index(fields=['fund', 'sequence'], name='order_fund_sequence'),
+        ),
+        migrations.RunPython(start_after_the_orders_there, migrations.RunPython.noop),
     ]
