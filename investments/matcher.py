@@ -81,6 +81,9 @@ class FundBook:
     loaded: set[int] = field(default_factory=set)  # prices whose levels are on the book
     batches: int | None = None  # the checkpoint's count of batches this book reflects
     busy: bool = False  # its last batch was full: more is waiting
+    deferred: set[int] = field(
+        default_factory=set
+    )  # cancels of orders its last batch had not reached
     swept: float = 0.0  # when a batch last looked for orders without being told of any
 
     def reset(self) -> None:
@@ -138,11 +141,11 @@ def _process(fund_book: FundBook, cancels, epoch: int | None, at: dt.datetime | 
             .order_by("sequence")
             .values(*ORDER_VALUES)[: settings.MATCHER_BATCH]
         )
-        cancelled = list(
-            Order.objects.filter(pk__in=set(cancels), fund_id=fund_book.fund_id).values(
-                "id", "price"
-            )
-        )
+        upto = new[-1]["sequence"] if new else checkpoint.last_sequence
+        asked = Order.objects.filter(pk__in=set(cancels), fund_id=fund_book.fund_id)
+        cancelled = list(asked.filter(sequence__lte=upto).values("id", "price"))
+        # An order past this batch is not on the book yet: its cancel waits for a later batch.
+        fund_book.deferred = set(asked.filter(sequence__gt=upto).values_list("id", flat=True))
         fund_book.load(
             {o["price"] for o in new} | {o["price"] for o in cancelled}, checkpoint.last_sequence
         )
@@ -161,7 +164,7 @@ def _process(fund_book: FundBook, cancels, epoch: int | None, at: dt.datetime | 
         if batch:
             eventstore.append(sequence, *batch)
         if new or batch:
-            checkpoint.last_sequence = new[-1]["sequence"] if new else checkpoint.last_sequence
+            checkpoint.last_sequence = upto
             checkpoint.batches += 1
             checkpoint.save(update_fields=["last_sequence", "batches"])
         fund_book.batches = checkpoint.batches
@@ -338,8 +341,9 @@ class Matcher:
         for fund_id, (epoch, fund_book) in list(self.owned.items()):
             mine = messages.get(fund_id, [])
             cancels = [int(m[b"cancel"]) for _, m in mine if m.get(b"cancel", b"").isdigit()]
+            cancels += fund_book.deferred
             due = fund_book.batches is None or now - fund_book.swept >= SWEEP_SECONDS
-            if not (mine or fund_book.busy or due):
+            if not (mine or cancels or fund_book.busy or due):
                 continue
             fund_book.swept = now
             try:
@@ -351,8 +355,11 @@ class Matcher:
             except Exception:  # the book was reset: the next step reads it again
                 logger.exception("matcher %s: batch of fund %s failed", self.name, fund_id)
                 continue
-            if mine:
-                self.redis.xack(stream_key(fund_id), GROUP, *[message_id for message_id, _ in mine])
+            # A deferred cancel's message stays pending: XAUTOCLAIM brings it back later.
+            waiting = {str(order_id).encode() for order_id in fund_book.deferred}
+            done_with = [i for i, m in mine if m.get(b"cancel") not in waiting]
+            if done_with:
+                self.redis.xack(stream_key(fund_id), GROUP, *done_with)
             worked = worked or bool(done)
         return worked
 

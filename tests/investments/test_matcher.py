@@ -175,3 +175,18 @@ def test_a_book_someone_else_moved_is_read_again(stream):
     assert stored_trades(fund) == expected_trades(fund)
     assert replay.audit() == []
     owner.release()
+
+
+def test_a_cancel_of_an_order_the_matcher_has_not_reached_waits_for_it(stream):
+    stream.MATCHER_BATCH = 5
+    fund = fund_with_copyright(staff=StaffFactory(), base_price=10_000)
+    buyer = investor_with_cash(10_000_000)
+    orders = [
+        market.place_order(user=buyer, fund_id=fund.pk, side="buy", price=10_000, quantity=1)
+        for _ in range(12)
+    ]
+    market.cancel_order(user=buyer, order_id=orders[-1].pk)  # in the third batch
+    matcher.Matcher(lease_seconds=2).run(idle_exit=True)
+    statuses = list(Order.objects.filter(fund=fund).order_by("sequence").values_list("status"))
+    assert statuses == [("open",)] * 11 + [("cancelled",)]
+    assert replay.audit() == []
