@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django.forms",
     "django_htmx",
     "django_prometheus",
+    "config",  # the site-wide commands: demo_data, seed_scale
     "accounts",
     "board",
     "investments",
