@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from . import checks, circuit, market, replay, services
@@ -193,23 +193,32 @@ DESCRIPTIONS = {
     "sold": "You sold {quantity:,} shares of {fund} at {price:,} on the market "
     "(fee {seller_fee:,}).",
     "order_cancelled": "You cancelled your order to {side} at {price:,} in {fund}.",
+    "market_halted": "Trading halted until {until_local:%H:%M} after the MCPI fell {fall}%; "
+    "your open orders waited.",
 }
 
 
 def history(*, investor: Investor, before: int | None = None, size: int = 25):
-    """Every event that touched the investor — their own stream and every event that moved their
-    cash or shares (orders, trades, cancels, royalties: their postings) — newest first by the time
-    it occurred, keyset-paginated after the event numbered ``before``."""
+    """Every event that touched the investor — their own stream, every event that moved their
+    cash or shares (orders, trades, cancels, royalties: their postings) and the halts that found
+    them with open orders — newest first by the time it occurred, keyset-paginated after the
+    event numbered ``before``."""
     own = Event.objects.filter(stream=events.investor_stream(investor.pk))
     touched = Posting.objects.filter(investor_id=investor.pk)
+    halts = Event.objects.filter(type=events.MARKET_HALTED)
     if before:
         cursor = Event.objects.filter(sequence=before).values_list("occurred_at", flat=True).first()
         if cursor is not None:
             older = Q(occurred_at__lt=cursor) | Q(occurred_at=cursor, sequence__lt=before)
-            own, touched = own.filter(older), touched.filter(older)
+            own, touched, halts = own.filter(older), touched.filter(older), halts.filter(older)
     newest = ("-occurred_at", "-sequence")
     keys = set(own.order_by(*newest).values_list("occurred_at", "sequence")[: size + 1])
     keys |= set(touched.order_by(*newest).values_list("occurred_at", "sequence")[: 2 * size + 2])
+    keys |= {
+        (at, sequence)
+        for at, sequence in halts.order_by(*newest).values_list("occurred_at", "sequence")[:size]
+        if _had_open_orders(investor.pk, at)
+    }
     page = sorted(keys, reverse=True)[: size + 1]
     found = Event.objects.in_bulk([sequence for _, sequence in page], field_name="sequence")
     rows = [found[sequence] for _, sequence in page]
@@ -219,6 +228,14 @@ def history(*, investor: Investor, before: int | None = None, size: int = 25):
     prices = _order_prices([e for e in rows if e.type == events.ORDER_CANCELLED])
     described = [(e, _describe_for(e, investor.pk, names, prices)) for e in rows]
     return described, (rows[-1].sequence if more else None)
+
+
+def _had_open_orders(investor_id: int, moment: datetime) -> bool:
+    """Whether anything of the investor's was reserved for orders at ``moment`` (their postings)."""
+    held = Posting.objects.filter(investor_id=investor_id, occurred_at__lte=moment).aggregate(
+        cash=Sum("reserved", default=0), shares=Sum("held_reserved", default=0)
+    )
+    return bool(held["cash"] or held["shares"])
 
 
 def _order_prices(cancels: list[Event]) -> dict[int, int]:
@@ -236,6 +253,8 @@ def _describe_for(event: Event, investor_id: int | None, names: dict, prices: di
         kind = "bought" if p["buyer_id"] == investor_id else "sold"
     elif kind == events.ORDER_CANCELLED:
         p["price"] = prices.get(p["order_id"], 0)
+    elif kind == events.MARKET_HALTED:
+        p["until_local"] = timezone.localtime(events.read_moment(p["until"]))
     return DESCRIPTIONS.get(kind, kind.replace("_", " ")).format(**p)
 
 

@@ -26,7 +26,7 @@ def _post(client, fund, **data):
 def test_market_page_and_partials(client, fund):
     page = client.get(reverse("investments:market", args=[fund.pk]))
     assert page.status_code == 200
-    assert b"Order book" in page.content and b'hx-trigger="every 2s"' in page.content
+    assert b"Order book" in page.content and b'hx-trigger="every 1s"' in page.content
     book = client.get(reverse("investments:book", args=[fund.pk]), HTTP_HX_REQUEST="true")
     assert book.status_code == 200 and b"<html" not in book.content
     assert b'id="book"' in book.content

@@ -243,3 +243,23 @@ def test_history_lists_my_orders_trades_and_cancels_in_time_order(client):
     client.force_login(seller)
     texts = [text for _, text in client.get(reverse("investments:history")).context["rows"]]
     assert texts[0] == "You sold 3 shares of Fund at 1,000 on the market (fee 30)."
+
+
+def test_history_lists_a_halt_that_found_my_orders_open(client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from investments import market
+
+    staff = StaffFactory()
+    fund = fund_with_copyright(staff=staff, name="Fund", base_price=1_000)  # MCPI 100 yesterday
+    waiting, idle = investor_with_cash(100_000), investor_with_cash(100_000)
+    market.place_order(user=waiting, fund_id=fund.pk, side="buy", price=1_000, quantity=2)
+    services.record_mcpi(actor=staff, at=timezone.now() + dt.timedelta(minutes=1), value="92")
+    client.force_login(waiting)
+    texts = [text for _, text in client.get(reverse("investments:history")).context["rows"]]
+    assert texts[0].startswith("Trading halted until ") and "MCPI fell 8.00%" in texts[0]
+    client.force_login(idle)
+    texts = [text for _, text in client.get(reverse("investments:history")).context["rows"]]
+    assert not any("halted" in text for text in texts)
