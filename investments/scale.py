@@ -289,7 +289,7 @@ class Simulation:
         }
         self.emit("royalty_distributed", stream, payload)
 
-    # --- the market (as ``market.place_order`` / ``_match`` / ``cancel_order``) ------------------
+    # --- the market (as market.place_order, matcher.process, market.cancel_order) ---------------
 
     def reference(self, fund_id: int) -> int:
         return self.state.market(fund_id)["previous_close"] or BASE_PRICE
