@@ -1,10 +1,10 @@
-"""The market: limit orders, matched-price trading (다자간상대매매), fees, the daily price limit,
-the MCPI circuit breaker and the daily close.
+"""The market's commands: accepting limit orders (tick, the daily price limit, a halt, cash or
+shares, no self-trades), cancels and the daily close. Matching (다자간상대매매) is the fund's
+matcher's (``matcher.py``); the rules are ``domain.rules``'.
 
 Every command runs in one retried transaction and locks in the ledger's order: the ledger sequence
-row, then the fund's ``Market`` row (serialising its book), then investors. Each effect is an event
-appended through ``eventstore.append``, which projects it; matching is ``domain.orderbook``'s and
-the money of each fill ``domain.rules.trade_terms``.
+row, then the fund's ``Market`` row, then investors. Each effect is an event appended through
+``eventstore.append``, which projects it.
 
 Settings (all optional): ``MARKET_TICK`` (100), ``MARKET_FEE_RATE`` (Decimal "0.01" per side),
 ``MARKET_PRICE_LIMIT`` (Decimal "0.30"), ``MARKET_CIRCUIT_BREAKER`` (list of (fall %, minutes);
