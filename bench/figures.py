@@ -74,7 +74,7 @@ def order_plan(fund_id: int = 1, *, people: int = 200) -> OrderPlan:
     fund = Fund.objects.filter(pk=fund_id).first()
     if fund is None:
         raise MissingData(f"no fund {fund_id}")
-    reference = market.reference_price(Market.objects.filter(fund=fund).first(), fund)
+    reference = checks.reference_price(Market.objects.filter(fund=fund).first(), fund)
     rules = checks.market_rules()
     low, high = rules.price_range(reference)
     price = min(max(reference // rules.tick * rules.tick, low), high)

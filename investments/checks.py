@@ -54,3 +54,14 @@ def market_rules() -> rules.MarketRules:
         limit_rate=Decimal(str(settings.MARKET_PRICE_LIMIT)),
         breaker=tuple((fall, minutes) for fall, minutes in settings.MARKET_CIRCUIT_BREAKER),
     )
+
+
+def reference_price(market, fund) -> int:
+    """The price today's limits are around: the fund's previous close, or its base price before
+    any close (``market``: the fund's ``Market`` row, or None)."""
+    return rules.reference_price(market.previous_close if market else None, fund.base_price)
+
+
+def todays_prices(market, fund) -> tuple[int, int]:
+    """The lowest and highest price an order may have today."""
+    return market_rules().price_range(reference_price(market, fund))

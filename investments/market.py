@@ -24,7 +24,7 @@ from config.locks import exclusive
 from . import checks, eventstore, matcher
 from .checks import LedgerError, market_rules
 from .circuit import resume_if_due
-from .domain import events, rules
+from .domain import events
 from .domain.orderbook import BUY
 from .eventstore import NewEvent
 from .models import (
@@ -35,11 +35,6 @@ from .models import (
     Market,
     Order,
 )
-
-
-def reference_price(market: Market | None, fund: Fund) -> int:
-    return rules.reference_price(market.previous_close if market else None, fund.base_price)
-
 
 # --- input checks ---------------------------------------------------------------------------------
 
@@ -100,7 +95,7 @@ def place_order(
             f"Trading is halted until {timezone.localtime(breaker.halted_until):%H:%M}; "
             "you can still cancel orders."
         )
-    low, high = r.price_range(reference_price(market, fund))
+    low, high = checks.todays_prices(market, fund)
     if not low <= price <= high:
         raise LedgerError(f"Today's prices must be between {low:,} and {high:,}.", field="price")
     investor = _investor(user)
@@ -190,7 +185,7 @@ def _close_fund(*, fund_id: int, at: dt.datetime) -> bool:
     stream = events.market_stream(fund.pk)
     if Event.objects.filter(stream=stream, type=events.MARKET_CLOSED, payload__day=day.isoformat()):
         return False  # this day is closed already: running the job again changes nothing
-    close = market.last_price or reference_price(market, fund)
+    close = market.last_price or checks.reference_price(market, fund)
     eventstore.append(
         sequence,
         NewEvent(

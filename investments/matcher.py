@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from config.db import atomic_with_retry
 
-from . import eventstore
+from . import checks, eventstore
 from .checks import market_rules
 from .domain import events, rules
 from .domain.orderbook import BUY, SELL, BookOrder, OrderBook
@@ -51,8 +51,10 @@ logger = logging.getLogger(__name__)
 GROUP = "matchers"
 SWEEP_SECONDS = 1.0  # a fund with no message is still looked at this often (a lost XADD)
 # What a batch reads of each new order.
-ORDER_VALUES = ("id", "investor_id", "side", "price", "remaining", "cash_reserved", "status")
-ORDER_VALUES += ("sequence", "placed_at")
+ORDER_VALUES = (
+    *("id", "investor_id", "side", "price", "remaining", "cash_reserved", "status"),
+    *("sequence", "placed_at"),
+)
 
 
 class LeaseLost(Exception):
@@ -143,9 +145,10 @@ def _process(fund_book: FundBook, cancels, epoch: int | None, at: dt.datetime | 
         )
         upto = new[-1]["sequence"] if new else checkpoint.last_sequence
         asked = Order.objects.filter(pk__in=set(cancels), fund_id=fund_book.fund_id)
-        cancelled = list(asked.filter(sequence__lte=upto).values("id", "price"))
+        asked = list(asked.values("id", "price", "sequence"))
+        cancelled = [o for o in asked if o["sequence"] <= upto]
         # An order past this batch is not on the book yet: its cancel waits for a later batch.
-        fund_book.deferred = set(asked.filter(sequence__gt=upto).values_list("id", flat=True))
+        fund_book.deferred = {o["id"] for o in asked if o["sequence"] > upto}
         fund_book.load(
             {o["price"] for o in new} | {o["price"] for o in cancelled}, checkpoint.last_sequence
         )
@@ -189,9 +192,7 @@ def _trades(fund_book: FundBook, fills) -> list[NewEvent]:
     fund = Fund.objects.get(pk=fund_id)
     market = Market.objects.filter(fund_id=fund_id).first()
     r = market_rules()
-    low, high = r.price_range(
-        rules.reference_price(market.previous_close if market else None, fund.base_price)
-    )
+    low, high = checks.todays_prices(market, fund)
     holdings = Holding.objects.select_for_update().filter(
         fund_id=fund_id, investor_id__in={f.seller_id for f, _ in fills}
     )
@@ -290,7 +291,8 @@ class Matcher:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.lease_ms = int((lease_seconds or settings.MATCHER_LEASE_SECONDS) * 1000)
         self.owned: dict[int, tuple[int, FundBook]] = {}  # fund id → (epoch, book)
-        self.claim_due = 0.0
+        self.claim_due = self.lease_due = 0.0
+        self.funds: set[int] = set()
         self.redis = redis()
         self.renew = self.redis.register_script(_RENEW)
 
@@ -305,16 +307,21 @@ class Matcher:
         self.release()
 
     def lease(self) -> set[int]:
-        """Renew our leases, and take every fund nobody holds; returns every fund's id."""
+        """Every third of a lease period: renew our leases and take every fund nobody holds.
+        Returns every fund's id (as last read)."""
+        now = time.monotonic()
+        if now < self.lease_due:
+            return self.funds
+        self.lease_due = now + self.lease_ms / 3000
         for fund_id in list(self.owned):
             if not self.renew(keys=[lease_key(fund_id)], args=[self.name, self.lease_ms]):
                 logger.warning("matcher %s lost fund %s", self.name, fund_id)
                 del self.owned[fund_id]
-        funds = set(Fund.objects.values_list("pk", flat=True))
-        for fund_id in sorted(funds - self.owned.keys()):
+        self.funds = set(Fund.objects.values_list("pk", flat=True))
+        for fund_id in sorted(self.funds - self.owned.keys()):
             if self.redis.set(lease_key(fund_id), self.name, nx=True, px=self.lease_ms):
                 self.take(fund_id)
-        return funds
+        return self.funds
 
     def take(self, fund_id: int) -> None:
         with transaction.atomic():

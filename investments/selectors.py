@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from . import checks, circuit, market, replay, services
+from . import checks, circuit, replay, services
 from .domain import events, rules
 from .domain.state import State
 from .models import Event, Fund, Holding, Investor, McpiValue, Order, Posting
@@ -291,7 +291,7 @@ def market_page(*, fund: Fund, investor: Investor | None) -> dict:
     if last is not None and previous:
         change = (Decimal(last - previous) * 100 / previous).quantize(Decimal("0.01"))
     today = timezone.localdate()
-    low, high = checks.market_rules().price_range(market.reference_price(row, fund))
+    low, high = checks.todays_prices(row, fund)
     return {
         "fund": fund,
         "market": row,
