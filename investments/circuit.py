@@ -1,6 +1,7 @@
 """The MCPI circuit breaker: a sharp fall of the index halts trading (-8%: 20 minutes, -15%: 20
 more, -20%: the rest of the day; ``MARKET_CIRCUIT_BREAKER``). Checked when an MCPI value is
-recorded; a halt that is due ends at the next market command."""
+recorded; a halt that is due ends at the next market command. The breaker row is read plainly by
+every order and locked only to change it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from .eventstore import NewEvent
 from .models import CircuitBreaker, McpiValue
 
 
-def _breaker() -> CircuitBreaker:
+def lock() -> CircuitBreaker:
+    """The breaker row, locked until the transaction ends (created on first use)."""
     breaker = CircuitBreaker.objects.select_for_update().filter(pk=1).first()
     return breaker or CircuitBreaker.objects.create(pk=1)
 
@@ -30,11 +32,14 @@ def halted_until(moment: dt.datetime | None = None) -> dt.datetime | None:
     return None
 
 
-def resume_if_due(sequence, moment: dt.datetime) -> CircuitBreaker:
-    breaker = _breaker()
+def resume_if_due(moment: dt.datetime) -> CircuitBreaker:
+    """The breaker as it stands at ``moment``, after ending a halt that is due."""
+    breaker = CircuitBreaker.objects.filter(pk=1).first()
+    if breaker is None or not breaker.halted_until or breaker.halted_until > moment:
+        return breaker or CircuitBreaker(pk=1)
+    breaker = lock()
     if breaker.halted_until and breaker.halted_until <= moment:
         eventstore.append(
-            sequence,
             NewEvent(
                 events.MARKET_RESUMED,
                 events.CIRCUIT_STREAM,
@@ -52,11 +57,11 @@ def previous_mcpi_close(moment: dt.datetime) -> Decimal | None:
     return row.value if row else None
 
 
-def check_circuit(*, sequence, at: dt.datetime, value: Decimal) -> None:
-    """Called when an MCPI value is recorded (inside its transaction): fire the highest level the
-    fall reaches that has not fired today."""
+def check_circuit(*, at: dt.datetime, value: Decimal) -> None:
+    """Called when an MCPI value is recorded (inside its transaction, the breaker row locked):
+    fire the highest level the fall reaches that has not fired today."""
     previous = previous_mcpi_close(at)
-    breaker = resume_if_due(sequence, at)
+    breaker = resume_if_due(at)
     if not previous:
         return
     fall = rules.fall_percent(previous, value)
@@ -67,7 +72,6 @@ def check_circuit(*, sequence, at: dt.datetime, value: Decimal) -> None:
         return
     until = r.halt_end(level, timezone.localtime(at))
     eventstore.append(
-        sequence,
         NewEvent(
             events.MARKET_HALTED,
             events.CIRCUIT_STREAM,

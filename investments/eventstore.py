@@ -1,12 +1,18 @@
 """The event store: the ledger's one append-only log, and its only writer.
 
-``append`` writes a batch of events atomically, in the caller's transaction: it checks each
-payload against its type (``domain.events.check``), numbers the batch in the gap-free global
-``sequence`` and in each stream's ``version``, inserts the events in one statement, projects them
-(``projections.project``: one read and one upsert per table for the whole batch) and stores their
-postings. Sequence numbers come from the single ``LedgerSequence`` row, locked by ``lock()`` and
-held to commit, so their order is commit order. An idempotency key is bound to the person and the
-action that made it (``existing``).
+``append`` writes a batch of events atomically, in the caller's transaction: it locks the
+projection rows the batch changes (``projections.prepare``), takes the batch's numbers in the
+gap-free global ``sequence`` (one statement on the single ``LedgerSequence`` row, which stays locked
+to commit, so sequence order is commit order) and in each stream's ``version``, fills in the ids an
+event takes from its own number (``domain.events.numbered``), checks each payload against its type,
+inserts the events and their postings in multi-row statements and writes the projection rows.
+
+The sequence is the last lock a command takes, and the one it holds for the shortest time: a
+command first locks the rows it decides on — the person's investor row first, then funds, holdings,
+orders, the market — and ``append`` locks whatever else the batch changes before taking the
+sequence. Only a command that must read the ledger as it stands at its own place in the sequence (a
+royalty's holders of record, the next id of a fund) takes it earlier, with ``lock()``, after its
+own rows. An idempotency key is bound to the person and the action that made it (``existing``).
 """
 
 from __future__ import annotations
@@ -39,22 +45,45 @@ class NewEvent:
     idempotency_key: str | None = None
 
 
-def lock() -> LedgerSequence:
-    """The ledger sequence row, locked until the transaction ends."""
-    try:
-        return LedgerSequence.objects.select_for_update().get(pk=1)
-    except LedgerSequence.DoesNotExist:
-        try:
-            with transaction.atomic():
-                LedgerSequence.objects.create(pk=1, last=0)
-        except IntegrityError:
-            pass
-        return LedgerSequence.objects.select_for_update().get(pk=1)
+def lock() -> int:
+    """Take the ledger sequence now, until the transaction ends, and return its last number: every
+    event numbered before is then committed and none can come in between."""
+    return _allocate(0)
+
+
+def _allocate(count: int) -> int:
+    """Move the sequence on by ``count``; returns the last number taken. One statement, which
+    locks the row to commit (MariaDB hands the new value back through ``LAST_INSERT_ID``)."""
+    table = connection.ops.quote_name(LedgerSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        for _ in range(2):
+            if connection.vendor == "mysql":
+                cursor.execute(
+                    f"UPDATE {table} SET last = LAST_INSERT_ID(last + %s) WHERE id = 1",  # noqa: S608
+                    [count],
+                )
+                if cursor.rowcount:
+                    return cursor.lastrowid
+            else:
+                cursor.execute(
+                    f"UPDATE {table} SET last = last + %s WHERE id = 1 RETURNING last",  # noqa: S608
+                    [count],
+                )
+                if (row := cursor.fetchone()) is not None:
+                    return row[0]
+            try:  # a new database: the row's first use
+                with transaction.atomic():
+                    LedgerSequence.objects.create(pk=1, last=0)
+            except IntegrityError:
+                pass
+    raise AssertionError("the ledger sequence row cannot be written")
 
 
 def existing(idempotency_key: str | None, *, actor: User, type_: str) -> Event | None:
     """The event an earlier submit of this form made, if any. A key is bound to the person and
-    the action it was made for: used by someone else, or on another form, it is refused."""
+    the action it was made for: used by someone else, or on another form, it is refused. Called
+    once the person's investor row is locked, so a second submit sent at the same time waits for
+    the first and finds its event."""
     if not idempotency_key:
         return None
     done = Event.objects.filter(idempotency_key=idempotency_key).first()
@@ -63,10 +92,13 @@ def existing(idempotency_key: str | None, *, actor: User, type_: str) -> Event |
     return done
 
 
-def append(sequence: LedgerSequence, *batch: NewEvent) -> list[Event]:
-    """Append ``batch`` (under ``lock()``), project it and store its postings."""
+def append(*batch: NewEvent) -> list[Event]:
+    """Append ``batch`` as the next events of the ledger, project it and store its postings; returns
+    the events as stored (numbered, their ids filled in)."""
     for new in batch:
         events.check(new.type, new.payload)
+    pending = projections.prepare([(new.type, new.payload) for new in batch])
+    last = _allocate(len(batch))
     streams = {new.stream for new in batch}
     versions = dict(
         Event.objects.filter(stream__in=streams)
@@ -76,29 +108,25 @@ def append(sequence: LedgerSequence, *batch: NewEvent) -> list[Event]:
     )
     now = timezone.now()
     stored = []
-    for new in batch:
-        sequence.last += 1
+    for sequence, new in enumerate(batch, start=last - len(batch) + 1):
         versions[new.stream] = versions.get(new.stream, 0) + 1
         stored.append(
             Event(
-                sequence=sequence.last,
+                sequence=sequence,
                 stream=new.stream,
                 version=versions[new.stream],
                 type=new.type,
-                payload=new.payload,
+                payload=events.numbered(new.type, new.payload, sequence),
                 occurred_at=new.at or now,
                 actor=new.actor,
                 idempotency_key=new.idempotency_key or None,
             )
         )
-    sequence.save(update_fields=["last"])
-    store(tuple(getattr(e, column) for column in EVENT_COLUMNS) for e in stored)
-    projections.project([(e.type, e.payload) for e in stored])
-    stored = list(
-        Event.objects.filter(sequence__gt=sequence.last - len(stored)).order_by("sequence")
-    )
+    ids = store((tuple(getattr(e, column) for column in EVENT_COLUMNS) for e in stored), ids=True)
     for event in stored:
-        metrics.record(event)
+        event.pk = ids[event.sequence]
+    pending.apply([(e.type, e.payload) for e in stored])
+    metrics.record(stored)
     return stored
 
 
@@ -109,10 +137,11 @@ POSTING_COLUMNS = ("sequence", "occurred_at", "investor_id", "fund_id", *HOLDER_
 FUND_POSTING_COLUMNS = ("sequence", "occurred_at", "fund_id", "cash", "shares", "pending")
 
 
-def store(rows) -> None:
+def store(rows, *, ids: bool = False) -> dict[int, int] | None:
     """Insert numbered events — ``EVENT_COLUMNS`` tuples, payloads as dicts — and their postings
     (each event's changes to each balance, as deltas, for time travel): multi-row INSERTs, in the
-    caller's transaction. ``append`` and the seeder both write through here."""
+    caller's transaction. ``append`` and the seeder both write through here. With ``ids``, returns
+    each event's row id by its sequence."""
     adapt = connection.ops.adapt_datetimefield_value
     events, holders, funds = [], [], []
     for sequence, stream, version, type_, payload, at, actor_id, key in rows:
@@ -124,9 +153,11 @@ def store(rows) -> None:
             holders.append((sequence, at, r["investor_id"], r.get("fund_id"), *amounts))
         for r in moved.funds:
             funds.append((sequence, at, r["fund_id"], r["cash"], r["shares"], r["pending"]))
-    insert_rows(Event, EVENT_COLUMNS, events)
+    returning = ("sequence", "id") if ids else ()
+    returned = insert_rows(Event, EVENT_COLUMNS, events, returning=returning)
     insert_rows(Posting, POSTING_COLUMNS, holders)
     insert_rows(FundPosting, FUND_POSTING_COLUMNS, funds)
+    return dict(returned) if ids else None
 
 
 def read_stream(stream: str, *, after_version: int = 0):

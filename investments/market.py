@@ -2,9 +2,10 @@
 shares, no self-trades), cancels and the daily close. Matching (다자간상대매매) is the fund's
 matcher's (``matcher.py``); the rules are ``domain.rules``'.
 
-Every command runs in one retried transaction and locks in the ledger's order: the ledger sequence
-row, then the fund's ``Market`` row, then investors. Each effect is an event appended through
-``eventstore.append``, which projects it.
+Every command runs in one retried transaction and locks in the ledger's order: the person's
+investor row, then their holding (or, closing, the fund's ``Market`` row); ``eventstore.append``
+takes the ledger sequence last and projects the event. The market and breaker rows are only read
+by orders: the matcher checks a halt again before it matches.
 
 Settings (all optional): ``MARKET_TICK`` (100), ``MARKET_FEE_RATE`` (Decimal "0.01" per side),
 ``MARKET_PRICE_LIMIT`` (Decimal "0.30"), ``MARKET_CIRCUIT_BREAKER`` (list of (fall %, minutes);
@@ -39,14 +40,15 @@ from .models import (
 # --- input checks ---------------------------------------------------------------------------------
 
 
-def _market(fund_id) -> tuple[Fund, Market]:
+def _market(fund_id, *, lock: bool = False) -> tuple[Fund, Market]:
     fund = Fund.objects.filter(pk=fund_id).first() if isinstance(fund_id, int) else None
     if fund is None:
         raise LedgerError("No such fund.", field="fund")
-    market = Market.objects.select_for_update().filter(fund=fund).first()
+    rows = Market.objects.select_for_update() if lock else Market.objects
+    market = rows.filter(fund=fund).first()
     if market is None:  # the fund's first market command
         Market.objects.get_or_create(fund=fund)
-        market = Market.objects.select_for_update().get(fund=fund)
+        market = rows.get(fund=fund)
     return fund, market
 
 
@@ -60,7 +62,6 @@ def _investor(user: User) -> Investor:
 # --- commands -------------------------------------------------------------------------------------
 
 
-@atomic_with_retry
 def place_order(
     *,
     user: User,
@@ -71,10 +72,30 @@ def place_order(
     at=None,
     idempotency_key: str | None = None,
 ) -> Order:
-    """Accept a limit order: check it, reserve what it needs and append ``order_placed``; the
-    fund's matcher then matches it (``matcher.submitted``: at once when inline, within its next
-    batch with streams). A repeated ``idempotency_key`` (a double submit) returns the first order
-    and changes nothing."""
+    """Accept a limit order: check it, reserve what it needs and append ``order_placed``; then
+    hand it to the fund's matcher (``matcher.submitted``: matched at once when inline, within its
+    next batch with streams). A repeated ``idempotency_key`` (a double submit) returns the first
+    order and changes nothing."""
+    moment = at or timezone.now()
+    order_id, new = _accept(
+        user=user,
+        fund_id=fund_id,
+        side=side,
+        price=price,
+        quantity=quantity,
+        moment=moment,
+        idempotency_key=idempotency_key,
+    )
+    if new:
+        matcher.submitted(fund_id, at=moment)
+    return Order.objects.get(pk=order_id)
+
+
+@atomic_with_retry
+def _accept(
+    *, user: User, fund_id, side, price, quantity, moment, idempotency_key
+) -> tuple[int, bool]:
+    """The order's id, and whether it is new (False: this form was submitted before)."""
     checks.writer(user)
     if side not in Order.Side.values:
         raise LedgerError("Choose buy or sell.", field="side")
@@ -83,13 +104,12 @@ def place_order(
     r = market_rules()
     if not r.on_tick(price):
         raise LedgerError(f"Prices go in steps of {r.tick:,}.", field="price")
-    moment = at or timezone.now()
-    sequence = eventstore.lock()
+    investor = _investor(user)
     done = eventstore.existing(idempotency_key, actor=user, type_=events.ORDER_PLACED)
     if done is not None:
-        return Order.objects.get(pk=done.payload["order_id"])
+        return done.payload["order_id"], False
     fund, market = _market(fund_id)
-    breaker = resume_if_due(sequence, moment)
+    breaker = resume_if_due(moment)
     if breaker.halted_until and breaker.halted_until > moment:
         raise LedgerError(
             f"Trading is halted until {timezone.localtime(breaker.halted_until):%H:%M}; "
@@ -98,7 +118,6 @@ def place_order(
     low, high = checks.todays_prices(market, fund)
     if not low <= price <= high:
         raise LedgerError(f"Today's prices must be between {low:,} and {high:,}.", field="price")
-    investor = _investor(user)
     if (
         Order.objects.filter(investor=investor, fund=fund, status=Order.Status.OPEN, price=price)
         .exclude(side=side)
@@ -110,7 +129,7 @@ def place_order(
             field="price",
         )
     payload = {
-        "order_id": None,
+        "order_id": None,  # the event's sequence (events.NUMBERED)
         "investor_id": investor.pk,
         "fund_id": fund.pk,
         "side": side,
@@ -118,6 +137,7 @@ def place_order(
         "quantity": quantity,
         "cash_reserved": 0,
         "placed_at": moment.isoformat(),
+        "sequence": None,
     }
     if side == BUY:
         need = r.buy_reservation(price, quantity)
@@ -132,11 +152,7 @@ def place_order(
         held = holding.held if holding else 0
         if quantity > held:
             raise LedgerError(f"You have {held:,} shares free to sell.", field="quantity")
-    last = Order.objects.order_by("-pk").values_list("pk", flat=True).first()
-    payload["order_id"] = (last or 0) + 1
-    payload["sequence"] = sequence.last + 1
-    eventstore.append(
-        sequence,
+    (event,) = eventstore.append(
         NewEvent(
             events.ORDER_PLACED,
             events.market_stream(fund.pk),
@@ -144,20 +160,17 @@ def place_order(
             actor=user,
             at=moment,
             idempotency_key=idempotency_key,
-        ),
+        )
     )
-    matcher.submitted(fund.pk, at=moment)
-    return Order.objects.get(pk=payload["order_id"])
+    return event.payload["order_id"], True
 
 
-@atomic_with_retry
 def cancel_order(*, user: User, order_id, at=None) -> Order:
     """Cancel your own open order and release what it still holds (allowed during a halt). The
     fund's matcher applies it (at once when inline; with streams, within its next batch: the
     order returned may still be open)."""
     checks.writer(user)
     moment = at or timezone.now()
-    sequence = eventstore.lock()
     mine = Investor.objects.filter(user=user).first()
     order = (
         Order.objects.filter(pk=order_id, investor=mine).first()
@@ -166,10 +179,6 @@ def cancel_order(*, user: User, order_id, at=None) -> Order:
     )
     if order is None:
         raise LedgerError("You have no such order.", field="order")
-    _market(order.fund_id)
-    resume_if_due(sequence, moment)
-    _investor(user)
-    order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status != Order.Status.OPEN:
         raise LedgerError("This order is no longer open.", field="order")
     matcher.submitted(order.fund_id, cancel=order.pk, at=moment)
@@ -179,15 +188,13 @@ def cancel_order(*, user: User, order_id, at=None) -> Order:
 
 @atomic_with_retry
 def _close_fund(*, fund_id: int, at: dt.datetime) -> bool:
-    sequence = eventstore.lock()
-    fund, market = _market(fund_id)
+    fund, market = _market(fund_id, lock=True)
     day = timezone.localdate(at)
     stream = events.market_stream(fund.pk)
     if Event.objects.filter(stream=stream, type=events.MARKET_CLOSED, payload__day=day.isoformat()):
         return False  # this day is closed already: running the job again changes nothing
     close = market.last_price or checks.reference_price(market, fund)
     eventstore.append(
-        sequence,
         NewEvent(
             events.MARKET_CLOSED,
             stream,

@@ -35,16 +35,17 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from config.db import atomic_with_retry
 
-from . import checks, eventstore
+from . import checks, circuit, eventstore
 from .checks import market_rules
 from .domain import events, rules
 from .domain.orderbook import BUY, SELL, BookOrder, OrderBook
 from .eventstore import NewEvent
-from .models import Fund, Holding, Market, MatcherCheckpoint, Order, Trade
+from .models import Fund, Holding, Investor, Market, MatcherCheckpoint, Order
 
 logger = logging.getLogger(__name__)
 
@@ -131,18 +132,24 @@ def process(
 
 
 def _process(fund_book: FundBook, cancels, epoch: int | None, at: dt.datetime | None) -> int:
+    moment = at or timezone.now()
     with transaction.atomic():
-        sequence = eventstore.lock()
         checkpoint = _checkpoint(fund_book.fund_id)
         if epoch is not None and checkpoint.epoch != epoch:
             raise LeaseLost(fund_book.fund_id)
         if fund_book.batches != checkpoint.batches:
             fund_book.reset()  # another writer moved the book since (or it was never read)
-        new = list(
-            Order.objects.filter(fund_id=fund_book.fund_id, sequence__gt=checkpoint.last_sequence)
-            .order_by("sequence")
-            .values(*ORDER_VALUES)[: settings.MATCHER_BATCH]
-        )
+        new = []
+        # While trading is halted nothing matches: orders accepted before the halt wait for its
+        # end (cancels of orders on the book still apply).
+        if not circuit.halted_until(moment):
+            new = list(
+                Order.objects.filter(
+                    fund_id=fund_book.fund_id, sequence__gt=checkpoint.last_sequence
+                )
+                .order_by("sequence")
+                .values(*ORDER_VALUES)[: settings.MATCHER_BATCH]
+            )
         upto = new[-1]["sequence"] if new else checkpoint.last_sequence
         asked = Order.objects.filter(pk__in=set(cancels), fund_id=fund_book.fund_id)
         asked = list(asked.values("id", "price", "sequence"))
@@ -163,9 +170,9 @@ def _process(fund_book: FundBook, cancels, epoch: int | None, at: dt.datetime | 
         batch = _trades(fund_book, fills)
         for order_id in (o["id"] for o in cancelled):
             if (resting := fund_book.book.cancel(order_id)) is not None:
-                batch.append(_cancel(fund_book, resting, at or timezone.now()))
+                batch.append(_cancel(fund_book, resting, moment))
         if batch:
-            eventstore.append(sequence, *batch)
+            eventstore.append(*batch)
         if new or batch:
             checkpoint.last_sequence = upto
             checkpoint.batches += 1
@@ -193,13 +200,20 @@ def _trades(fund_book: FundBook, fills) -> list[NewEvent]:
     market = Market.objects.filter(fund_id=fund_id).first()
     r = market_rules()
     low, high = checks.todays_prices(market, fund)
+    # The ledger's lock order: investors, then their holdings (the sellers' cost basis).
+    people = {f.buyer_id for f, _ in fills} | {f.seller_id for f, _ in fills}
+    list(Investor.objects.select_for_update().filter(pk__in=people).values_list("pk"))
     holdings = Holding.objects.select_for_update().filter(
         fund_id=fund_id, investor_id__in={f.seller_id for f, _ in fills}
     )
-    sellers = {h.investor_id: [h.cost_basis, h.held + h.reserved] for h in holdings}
-    last = Trade.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    sellers = {
+        investor: [basis, shares]
+        for investor, basis, shares in holdings.values_list(
+            "investor_id", "cost_basis", F("held") + F("reserved")
+        )
+    }
     batch = []
-    for n, (fill, moment) in enumerate(fills, start=1):
+    for fill, moment in fills:
         day, at = timezone.localdate(moment).isoformat(), moment.isoformat()
         seller = sellers[fill.seller_id]
         terms = rules.trade_terms(
@@ -217,7 +231,7 @@ def _trades(fund_book: FundBook, fills) -> list[NewEvent]:
         seller[0] -= terms.cost_released
         seller[1] -= fill.quantity
         payload = events.trade_executed(
-            fill, terms, trade_id=last + n, fund_id=fund_id, low=low, high=high, day=day, at=at
+            fill, terms, trade_id=None, fund_id=fund_id, low=low, high=high, day=day, at=at
         )
         stream = events.market_stream(fund_id)
         batch.append(NewEvent(events.TRADE_EXECUTED, stream, payload, at=moment))
@@ -254,10 +268,10 @@ def inline():
 
 
 def submitted(fund_id: int, *, cancel: int | None = None, at: dt.datetime | None = None) -> None:
-    """Hand the fund's new work to its matcher: inline, run the batch now (in the request's
-    transaction); with streams, add a message once the request's transaction commits."""
+    """Hand the fund's new work to its matcher: inline, run the batch now (its own transaction,
+    after the request's); with streams, add a message once the request's transaction commits."""
     if settings.MARKET_MATCHER == "inline" or getattr(_local, "inline", False):
-        process(FundBook(fund_id), cancels=[cancel] if cancel else (), at=at)
+        atomic_with_retry(process)(FundBook(fund_id), cancels=[cancel] if cancel else (), at=at)
         return
     message = {"cancel": str(cancel)} if cancel else {"placed": "1"}
     transaction.on_commit(lambda: _xadd(fund_id, message))

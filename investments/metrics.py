@@ -11,9 +11,9 @@ LEDGER_CASH = Counter(
 )
 
 
-def record(event) -> None:
-    """Count the event once its transaction commits (a retried transaction counts once)."""
-    transaction.on_commit(lambda: _count(event))
+def record(events) -> None:
+    """Count the events once their transaction commits (a retried transaction counts once)."""
+    transaction.on_commit(lambda: [_count(event) for event in events])
 
 
 def _count(event) -> None:

@@ -3,10 +3,11 @@
 A ``Table`` says which ``State`` attribute a model holds, which columns form its key and how each
 entry's values become columns and back. That one mapping serves all three uses:
 
-- ``project(events)``: inline, in the command's transaction. The events are first applied to a
-  zero state (``domain.state.touched``) to learn which rows they touch; those rows are read with
-  ``SELECT … FOR UPDATE`` into a ``State``, the events are applied to it by the reducer itself, and
-  the rows are written back — one read and one multi-row upsert per table, for a whole batch.
+- ``prepare(events)`` then ``Pending.apply(events)``: inline, in the command's transaction. The
+  events are first applied to a zero state (``domain.state.touched``) to learn which rows they
+  touch; those rows are read with ``SELECT … FOR UPDATE`` into a ``State`` (before the event store
+  takes the sequence), the numbered events are applied to it by the reducer itself, and the rows
+  that changed are written back — one read and one multi-row upsert per table, for a whole batch.
 - ``write(state)``: a rebuild writes every table from a replay.
 - ``read()``: the audit reads every table back into a ``State`` and compares the ``comparable``
   form of both.
@@ -72,6 +73,11 @@ class Table:
     @property
     def fields(self) -> tuple[str, ...]:
         return tuple(field for _, field, _ in self.columns)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The key and value fields, in the order ``prepare`` reads them."""
+        return (*self.key, *self.fields)
 
     def row(self, key, value) -> dict:
         """The model fields of one State entry."""
@@ -186,17 +192,19 @@ BREAKER_COLUMNS = (("day", DAY), ("levels_fired", PLAIN), ("halted_until", MOMEN
 # --- inline: the rows a batch of events touches --------------------------------------------------
 
 
-def project(events: list[tuple[str, dict]]) -> None:
-    """Apply ``(type, payload)`` events to the projection tables, in the caller's transaction."""
+def prepare(events: list[tuple[str, dict]]) -> Pending:
+    """Read and lock (``SELECT … FOR UPDATE``) the projection rows ``(type, payload)`` events
+    change, in the caller's transaction: what ``Pending.apply`` then changes. An id the events take
+    from their sequence (None until numbered) is a new row, which nobody else can hold."""
     zero = touched(events)
     state, before = State(), {}
     for table in TABLES:
-        read = getattr(zero, table.attr).read
+        read = {key for key in getattr(zero, table.attr).read if key is not None}
         if read:
             rows = table.model.objects.select_for_update().filter(table.where(read))
             entries = getattr(state, table.attr)
-            for values in rows.values(*table.key, *table.fields):
-                key, value = table.entry(values)
+            for values in rows.values_list(*table.key, *table.fields):
+                key, value = table.entry(dict(zip(table.names, values, strict=True)))
                 if key in read:
                     entries[key] = value
             before[table.attr] = {
@@ -204,24 +212,39 @@ def project(events: list[tuple[str, dict]]) -> None:
             }
     fee = FeeAccount.objects.select_for_update().first() if zero.fee else None
     state.fee = fee.balance if fee else 0
+    breaker = None
     if zero.breaker:
         breaker = CircuitBreaker.objects.select_for_update().filter(pk=1).first()
         state.breaker = _breaker_entry(breaker) if breaker else {}
-    for type_, payload in events:
-        state.apply(type_, payload)
-    for table in TABLES:
-        keys = getattr(zero, table.attr).keys()
-        entries, old = getattr(state, table.attr), before.get(table.attr, {})
-        changed = [k for k in keys if k in entries and entries[k] != old.get(k)]
-        if changed:
-            _upsert(table, ((k, entries[k]) for k in changed))
-    if zero.fee:
-        if fee is None:
+    return Pending(state, before, fee=fee if zero.fee else False, breaker=bool(zero.breaker))
+
+
+@dataclass
+class Pending:
+    """The rows a batch will change, as they were read (``before``) and as the reducer changes them
+    (``state``)."""
+
+    state: State
+    before: dict
+    fee: FeeAccount | bool | None  # False: the batch moves no fee
+    breaker: bool
+
+    def apply(self, events: list[tuple[str, dict]]) -> None:
+        """Apply the numbered events to the rows read and write back those that changed."""
+        state = self.state
+        for type_, payload in events:
+            state.apply(type_, payload)
+        for table in TABLES:
+            entries, old = getattr(state, table.attr), self.before.get(table.attr, {})
+            changed = [k for k, v in entries.items() if v != old.get(k)]
+            if changed:
+                _upsert(table, ((k, entries[k]) for k in changed))
+        if self.fee is None:
             FeeAccount.objects.create(balance=state.fee)
-        else:
-            FeeAccount.objects.filter(pk=fee.pk).update(balance=state.fee)
-    if zero.breaker:
-        CircuitBreaker.objects.update_or_create(pk=1, defaults=_breaker_row(state.breaker))
+        elif self.fee:
+            FeeAccount.objects.filter(pk=self.fee.pk).update(balance=state.fee)
+        if self.breaker:
+            CircuitBreaker.objects.update_or_create(pk=1, defaults=_breaker_row(state.breaker))
 
 
 def _upsert(table: Table, entries) -> None:

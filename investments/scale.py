@@ -27,8 +27,7 @@ from . import checks, eventstore, projections
 from .domain import events, rules
 from .domain.orderbook import BUY, SELL, BookOrder, OrderBook, other_side
 from .domain.state import State
-from .eventstore import lock as lock_ledger
-from .models import Event, Investor, MatcherCheckpoint
+from .models import Event, Investor, LedgerSequence, MatcherCheckpoint
 
 DAYS = 730
 BASE_PRICE = 10_000
@@ -434,7 +433,4 @@ def _insert_events(events: list[tuple], have: int) -> None:
             )
         bar.update(len(chunk))
     bar.close()
-    with transaction.atomic():
-        sequence = lock_ledger()
-        sequence.last = len(events)
-        sequence.save(update_fields=["last"])
+    LedgerSequence.objects.update_or_create(pk=1, defaults={"last": len(events)})

@@ -1,7 +1,9 @@
 """One function per ledger action (cash, funds, copyrights, the MCPI, royalties). Each runs in one
-transaction (retried on deadlock), locks in one order — the ledger sequence row, then funds by
-ascending id, then investors by ascending id — and appends its event through ``eventstore``,
-which projects it inline."""
+transaction (retried on deadlock), locks in one order — the person's investor row, then the fund,
+then the holding — and appends its event through ``eventstore``, which locks what else the event
+changes, takes the ledger sequence last and projects the event inline. A command that reads the
+ledger as of its own place in it (the next id, a royalty's holders of record) takes the sequence
+early, after its own rows (``eventstore.lock``)."""
 
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ def _amount(value, *, field: str = "amount") -> int:
 
 
 def _next_id(model) -> int:
+    """The next id of a table whose rows only ledger events create (under ``eventstore.lock``)."""
     last = model.objects.order_by("-pk").values_list("pk", flat=True).first()
     return (last or 0) + 1
 
@@ -93,13 +96,12 @@ def fund_nav(fund: Fund, moment: datetime | None = None) -> Decimal:
 
 @atomic_with_retry
 def register_investor(*, user: User, at: datetime | None = None) -> Investor:
-    sequence = eventstore.lock()
+    eventstore.lock()
     existing = Investor.objects.filter(user=user).first()
     if existing:
         return existing
     investor_id = _next_id(Investor)
     eventstore.append(
-        sequence,
         NewEvent(
             events.INVESTOR_REGISTERED,
             events.investor_stream(investor_id),
@@ -112,21 +114,21 @@ def register_investor(*, user: User, at: datetime | None = None) -> Investor:
 
 
 def _money_command(event_type: str):
-    """Common frame of a command that appends one ``event_type`` event: one retried transaction,
-    the sequence lock, idempotency. The command returns the event's stream and payload."""
+    """Common frame of a command by an investor that appends one ``event_type`` event: one retried
+    transaction, the person's investor row locked first, idempotency. The command gets the locked
+    investor and returns the event's stream and payload."""
 
     def decorate(fn):
         @atomic_with_retry
         @functools.wraps(fn)
         def command(*, user: User, idempotency_key: str | None = None, **kwargs) -> Outcome:
             checks.writer(user)
-            sequence = eventstore.lock()
+            investor = _investor_for(user)
             done = eventstore.existing(idempotency_key, actor=user, type_=event_type)
             if done is not None:
                 return Outcome(event=done, replayed=True)
-            stream, payload = fn(user=user, **kwargs)
+            stream, payload = fn(investor=investor, **kwargs)
             (event,) = eventstore.append(
-                sequence,
                 NewEvent(
                     event_type,
                     stream,
@@ -144,10 +146,9 @@ def _money_command(event_type: str):
 
 
 @_money_command(events.CASH_DEPOSITED)
-def deposit(*, user: User, amount: int, at: datetime | None = None):
+def deposit(*, investor: Investor, amount: int, at: datetime | None = None):
     """Put cash into the investor's account."""
     amount = _amount(amount)
-    investor = _investor_for(user)
     return (
         events.investor_stream(investor.pk),
         {"investor_id": investor.pk, "amount": amount},
@@ -155,10 +156,9 @@ def deposit(*, user: User, amount: int, at: datetime | None = None):
 
 
 @_money_command(events.CASH_WITHDRAWN)
-def withdraw(*, user: User, amount: int, at: datetime | None = None):
+def withdraw(*, investor: Investor, amount: int, at: datetime | None = None):
     """Take cash out; never below zero."""
     amount = _amount(amount)
-    investor = _investor_for(user)
     if amount > investor.cash_available:
         raise LedgerError(
             f"You have {investor.cash_available:,} available; you cannot withdraw more.",
@@ -171,11 +171,10 @@ def withdraw(*, user: User, amount: int, at: datetime | None = None):
 
 
 @_money_command(events.SHARES_SUBSCRIBED)
-def subscribe(*, user: User, fund_id: int, amount: int, at: datetime | None = None):
+def subscribe(*, investor: Investor, fund_id: int, amount: int, at: datetime | None = None):
     """Buy floor(amount / NAV) whole shares at this moment's NAV; the remainder stays as cash."""
     amount = _amount(amount)
-    fund = _fund(fund_id)  # fund before investor
-    investor = _investor_for(user)
+    fund = _fund(fund_id)
     if amount > investor.cash_available:
         raise LedgerError(f"You have {investor.cash_available:,} available.", field="amount")
     nav = fund_nav(fund, at)
@@ -199,11 +198,10 @@ def subscribe(*, user: User, fund_id: int, amount: int, at: datetime | None = No
 
 
 @_money_command(events.SHARES_REDEEMED)
-def redeem(*, user: User, fund_id: int, shares: int, at: datetime | None = None):
+def redeem(*, investor: Investor, fund_id: int, shares: int, at: datetime | None = None):
     """Return shares for floor(shares x NAV) cash, paid from fund cash."""
     shares = _amount(shares, field="shares")
     fund = _fund(fund_id)
-    investor = _investor_for(user)
     holding = Holding.objects.select_for_update().filter(investor=investor, fund=fund).first()
     if holding is None or holding.held < shares:
         raise LedgerError(
@@ -239,13 +237,12 @@ def redeem(*, user: User, fund_id: int, shares: int, at: datetime | None = None)
 def create_fund(*, actor: User, name: str, base_price: int, at: datetime | None = None) -> Fund:
     checks.staff(actor)
     base_price = _amount(base_price, field="base_price")
-    sequence = eventstore.lock()
+    eventstore.lock()
     if Fund.objects.filter(name=name).exists():
         raise LedgerError("A fund with this name exists.", field="name")
     fund_id = _next_id(Fund)
     moment = at or timezone.now()
     eventstore.append(
-        sequence,
         NewEvent(
             events.FUND_CREATED,
             events.fund_stream(fund_id),
@@ -278,8 +275,8 @@ def acquire_copyright(
     """Buy a music copyright with fund cash, at the MCPI of that moment."""
     checks.staff(actor)
     price = _amount(price, field="price")
-    sequence = eventstore.lock()
     fund = _fund(fund_id)
+    eventstore.lock()
     moment = at or timezone.now()
     if Copyright.objects.filter(code=code).exists():
         raise LedgerError("This copyright is already owned.", field="code")
@@ -290,7 +287,6 @@ def acquire_copyright(
         raise LedgerError("Record an MCPI value first.")
     copyright_id = _next_id(Copyright)
     eventstore.append(
-        sequence,
         NewEvent(
             events.COPYRIGHT_ACQUIRED,
             events.fund_stream(fund.pk),
@@ -326,9 +322,8 @@ def parse_mcpi(value) -> Decimal:
 @atomic_with_retry
 def record_mcpi(*, actor: User | None, at: datetime, value) -> McpiValue:
     value = parse_mcpi(value)
-    sequence = eventstore.lock()
+    circuit.lock()  # records, and the halts they fire, one at a time
     eventstore.append(
-        sequence,
         NewEvent(
             events.MCPI_RECORDED,
             events.MCPI_STREAM,
@@ -337,7 +332,7 @@ def record_mcpi(*, actor: User | None, at: datetime, value) -> McpiValue:
             at=at,
         ),
     )
-    circuit.check_circuit(sequence=sequence, at=at, value=value)
+    circuit.check_circuit(at=at, value=value)
     return McpiValue.objects.get(at=at)
 
 
@@ -346,12 +341,11 @@ def record_royalty(*, actor: User, fund_id: int, amount: int, at: datetime | Non
     """A fund received royalties; who gets them is fixed now, by shares held at this moment."""
     checks.staff(actor)
     amount = _amount(amount)
-    sequence = eventstore.lock()
     fund = _fund(fund_id)
+    eventstore.lock()  # the holders of record: everything before this royalty, nothing after
     moment = at or timezone.now()
     royalty_id = _next_id(Royalty)
     eventstore.append(
-        sequence,
         NewEvent(
             events.ROYALTY_RECEIVED,
             events.fund_stream(fund.pk),
@@ -375,7 +369,6 @@ def record_royalty(*, actor: User, fund_id: int, amount: int, at: datetime | Non
 
 @atomic_with_retry
 def _distribute_one(*, royalty_id: int, at: datetime | None = None) -> bool:
-    sequence = eventstore.lock()
     royalty = Royalty.objects.select_for_update().get(pk=royalty_id)
     if royalty.distributed:
         return False
@@ -386,7 +379,6 @@ def _distribute_one(*, royalty_id: int, at: datetime | None = None) -> bool:
     )
     allocations, remainder = rules.royalty_allocation(royalty.amount, recorded.payload["holders"])
     eventstore.append(
-        sequence,
         NewEvent(
             events.ROYALTY_DISTRIBUTED,
             events.fund_stream(royalty.fund_id),

@@ -102,6 +102,21 @@ MARKET_TYPES = frozenset(
 )
 
 
+# The order and the trade an event makes take that event's sequence as their id: unique without
+# reading the table's last id under a lock (they are the market's hot path). A command leaves these
+# fields None; the event store fills them in when it numbers the event (``numbered``).
+NUMBERED: dict[str, tuple[str, ...]] = {
+    ORDER_PLACED: ("order_id", "sequence"),
+    TRADE_EXECUTED: ("trade_id",),
+}
+
+
+def numbered(type_: str, payload: dict, sequence: int) -> dict:
+    """``payload`` with the ids it takes from its event's ``sequence`` filled in."""
+    empty = [name for name in NUMBERED.get(type_, ()) if payload[name] is None]
+    return {**payload, **dict.fromkeys(empty, sequence)} if empty else payload
+
+
 class InvalidEvent(ValueError):
     pass
 
