@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.models import User
 from config.db import atomic_with_retry
 from config.locks import exclusive
 
-from . import checks, eventstore, matcher
+from . import checks, eventstore, matcher, projections
 from .checks import LedgerError, market_rules
 from .circuit import resume_if_due
 from .domain import events
@@ -41,15 +42,19 @@ from .models import (
 
 
 def _market(fund_id, *, lock: bool = False) -> tuple[Fund, Market]:
-    fund = Fund.objects.filter(pk=fund_id).first() if isinstance(fund_id, int) else None
-    if fund is None:
+    """The fund and its ``Market`` row (with ``lock``, locked; only a close changes it)."""
+    if not isinstance(fund_id, int):
         raise LedgerError("No such fund.", field="fund")
-    rows = Market.objects.select_for_update() if lock else Market.objects
-    market = rows.filter(fund=fund).first()
+    # Locked (a close), the fund is read apart: MariaDB would lock its row too.
+    rows = Market.objects.select_for_update() if lock else Market.objects.select_related("fund")
+    market = rows.filter(fund_id=fund_id).first()
     if market is None:  # the fund's first market command
+        fund = Fund.objects.filter(pk=fund_id).first()
+        if fund is None:
+            raise LedgerError("No such fund.", field="fund")
         Market.objects.get_or_create(fund=fund)
         market = rows.get(fund=fund)
-    return fund, market
+    return market.fund, market
 
 
 def _investor(user: User) -> Investor:
@@ -77,25 +82,31 @@ def place_order(
     next batch with streams). A repeated ``idempotency_key`` (a double submit) returns the first
     order and changes nothing."""
     moment = at or timezone.now()
-    order_id, new = _accept(
-        user=user,
-        fund_id=fund_id,
-        side=side,
-        price=price,
-        quantity=quantity,
-        moment=moment,
-        idempotency_key=idempotency_key,
-    )
-    if new:
-        matcher.submitted(fund_id, at=moment)
-    return Order.objects.get(pk=order_id)
+    try:
+        order = _accept(
+            user=user,
+            fund_id=fund_id,
+            side=side,
+            price=price,
+            quantity=quantity,
+            moment=moment,
+            idempotency_key=idempotency_key,
+        )
+    except (LedgerError, IntegrityError):
+        # The key's unique index decides whether this form was sent before; the earlier order is
+        # looked up only when this submit fails (its key taken, or what it needed already used).
+        done = eventstore.existing(idempotency_key, actor=user, type_=events.ORDER_PLACED)
+        if done is None:
+            raise
+        return Order.objects.get(pk=done.payload["order_id"])
+    if matcher.submitted(fund_id, at=moment):
+        order.refresh_from_db()  # matched inline
+    return order
 
 
 @atomic_with_retry
-def _accept(
-    *, user: User, fund_id, side, price, quantity, moment, idempotency_key
-) -> tuple[int, bool]:
-    """The order's id, and whether it is new (False: this form was submitted before)."""
+def _accept(*, user: User, fund_id, side, price, quantity, moment, idempotency_key) -> Order:
+    """The order as accepted (not yet matched)."""
     checks.writer(user)
     if side not in Order.Side.values:
         raise LedgerError("Choose buy or sell.", field="side")
@@ -105,9 +116,6 @@ def _accept(
     if not r.on_tick(price):
         raise LedgerError(f"Prices go in steps of {r.tick:,}.", field="price")
     investor = _investor(user)
-    done = eventstore.existing(idempotency_key, actor=user, type_=events.ORDER_PLACED)
-    if done is not None:
-        return done.payload["order_id"], False
     fund, market = _market(fund_id)
     breaker = resume_if_due(moment)
     if breaker.halted_until and breaker.halted_until > moment:
@@ -162,7 +170,7 @@ def _accept(
             idempotency_key=idempotency_key,
         )
     )
-    return event.payload["order_id"], True
+    return projections.placed_order(event.payload)
 
 
 def cancel_order(*, user: User, order_id, at=None) -> Order:

@@ -267,14 +267,16 @@ def inline():
         _local.inline = False
 
 
-def submitted(fund_id: int, *, cancel: int | None = None, at: dt.datetime | None = None) -> None:
+def submitted(fund_id: int, *, cancel: int | None = None, at: dt.datetime | None = None) -> bool:
     """Hand the fund's new work to its matcher: inline, run the batch now (its own transaction,
-    after the request's); with streams, add a message once the request's transaction commits."""
+    after the request's) and return True; with streams, add a message once the request's
+    transaction commits and return False (the matcher has not run yet)."""
     if settings.MARKET_MATCHER == "inline" or getattr(_local, "inline", False):
         atomic_with_retry(process)(FundBook(fund_id), cancels=[cancel] if cancel else (), at=at)
-        return
+        return True
     message = {"cancel": str(cancel)} if cancel else {"placed": "1"}
     transaction.on_commit(lambda: _xadd(fund_id, message))
+    return False
 
 
 def _xadd(fund_id: int, message: dict) -> None:

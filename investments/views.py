@@ -164,19 +164,16 @@ def _market_refusal(request, fund, form, cancel_error=None):
 @login_required
 @require_http_methods(["POST"])
 def place_order(request, fund_id: int):
-    fund = get_object_or_404(Fund, pk=fund_id)
     form = OrderForm(request.POST)
     if not request.user.can_write:
         form.is_valid()
         form.add_error(None, "Your account cannot move money right now.")
-        return _market_refusal(request, fund, form)
-    if form.is_valid():
-        _investor(request)
+    elif form.is_valid():
         data = form.cleaned_data
         try:
             order = market.place_order(
                 user=request.user,
-                fund_id=fund.pk,
+                fund_id=fund_id,
                 side=data["side"],
                 price=data["price"],
                 quantity=data["quantity"],
@@ -191,8 +188,8 @@ def place_order(request, fund_id: int):
                 f"Order placed: {order.side} {order.quantity:,} at {order.price:,}"
                 + (f"; {filled:,} traded." if filled else "."),
             )
-            return redirect("investments:market", fund_id=fund.pk)
-    return _market_refusal(request, fund, form)
+            return redirect("investments:market", fund_id=fund_id)
+    return _market_refusal(request, get_object_or_404(Fund, pk=fund_id), form)
 
 
 @login_required
