@@ -26,10 +26,8 @@ def lock() -> CircuitBreaker:
 def halted_until(moment: dt.datetime | None = None) -> dt.datetime | None:
     """When the current halt ends, or None when trading is open (read-only)."""
     moment = moment or timezone.now()
-    breaker = CircuitBreaker.objects.filter(pk=1).first()
-    if breaker and breaker.halted_until and breaker.halted_until > moment:
-        return breaker.halted_until
-    return None
+    until = CircuitBreaker.objects.filter(pk=1).values_list("halted_until", flat=True).first()
+    return until if until and until > moment else None
 
 
 def resume_if_due(moment: dt.datetime) -> CircuitBreaker:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 
 from config.db import atomic_with_retry
@@ -56,6 +56,7 @@ ORDER_VALUES = (
     *("id", "investor_id", "side", "price", "remaining", "cash_reserved", "status"),
     *("sequence", "placed_at"),
 )
+PRICE, SEQUENCE = ORDER_VALUES.index("price"), ORDER_VALUES.index("sequence")
 
 
 class LeaseLost(Exception):
@@ -87,13 +88,13 @@ class FundBook:
     deferred: set[int] = field(
         default_factory=set
     )  # cancels of orders its last batch had not reached
-    swept: float = 0.0  # when a batch last looked for orders without being told of any
+    swept: float = 0.0  # when the matcher last looked for its orders without being told of any
 
     def reset(self) -> None:
         """Forget everything: the next batch reads the book from the database again."""
         self.book, self.reserved, self.loaded, self.batches = OrderBook(), {}, set(), None
 
-    def load(self, prices: set[int], upto: int) -> None:
+    def load(self, prices: set[int], *, upto: int) -> None:
         missing = prices - self.loaded
         if not missing:
             return
@@ -103,14 +104,14 @@ class FundBook:
             price__in=missing,
             sequence__lte=upto,
         ).order_by("sequence")
-        for o in resting.values("id", "investor_id", "side", "price", "remaining", "cash_reserved"):
-            self._rest(o)
+        rest, reserved = self.book.rest, self.reserved
+        for pk, investor, side, price, remaining, cash in resting.values_list(
+            "id", "investor_id", "side", "price", "remaining", "cash_reserved"
+        ):
+            rest(BookOrder(pk, investor, side, price, remaining))
+            if side == BUY:
+                reserved[pk] = cash
         self.loaded |= missing
-
-    def _rest(self, o: dict) -> None:
-        self.book.rest(BookOrder(o["id"], o["investor_id"], o["side"], o["price"], o["remaining"]))
-        if o["side"] == BUY:
-            self.reserved[o["id"]] = o["cash_reserved"]
 
 
 # --- one batch ------------------------------------------------------------------------------------
@@ -139,34 +140,32 @@ def _process(fund_book: FundBook, cancels, epoch: int | None, at: dt.datetime | 
             raise LeaseLost(fund_book.fund_id)
         if fund_book.batches != checkpoint.batches:
             fund_book.reset()  # another writer moved the book since (or it was never read)
-        new = []
-        # While trading is halted nothing matches: orders accepted before the halt wait for its
-        # end (cancels of orders on the book still apply).
-        if not circuit.halted_until(moment):
-            new = list(
-                Order.objects.filter(
-                    fund_id=fund_book.fund_id, sequence__gt=checkpoint.last_sequence
-                )
-                .order_by("sequence")
-                .values(*ORDER_VALUES)[: settings.MATCHER_BATCH]
-            )
-        upto = new[-1]["sequence"] if new else checkpoint.last_sequence
+        new = list(
+            Order.objects.filter(fund_id=fund_book.fund_id, sequence__gt=checkpoint.last_sequence)
+            .order_by("sequence")
+            .values_list(*ORDER_VALUES)[: settings.MATCHER_BATCH]
+        )
+        if new and circuit.halted_until(moment):
+            # While trading is halted nothing matches: orders accepted before the halt wait for
+            # its end (cancels of orders on the book still apply).
+            new = []
+        upto = new[-1][SEQUENCE] if new else checkpoint.last_sequence
         asked = Order.objects.filter(pk__in=set(cancels), fund_id=fund_book.fund_id)
         asked = list(asked.values("id", "price", "sequence"))
         cancelled = [o for o in asked if o["sequence"] <= upto]
         # An order past this batch is not on the book yet: its cancel waits for a later batch.
         fund_book.deferred = {o["id"] for o in asked if o["sequence"] > upto}
-        fund_book.load(
-            {o["price"] for o in new} | {o["price"] for o in cancelled}, checkpoint.last_sequence
-        )
+        prices = {o[PRICE] for o in new} | {o["price"] for o in cancelled}
+        fund_book.load(prices, upto=checkpoint.last_sequence)
         fills = []  # (fill, the moment its taker was accepted)
-        for o in new:
-            if o["status"] != Order.Status.OPEN:
+        place, reserved = fund_book.book.place, fund_book.reserved
+        for pk, investor, side, price, remaining, cash, status, _, placed_at in new:
+            if status != Order.Status.OPEN:
                 continue
-            if o["side"] == BUY:
-                fund_book.reserved[o["id"]] = o["cash_reserved"]
-            taker = BookOrder(o["id"], o["investor_id"], o["side"], o["price"], o["remaining"])
-            fills += [(fill, o["placed_at"]) for fill in fund_book.book.place(taker)]
+            if side == BUY:
+                reserved[pk] = cash
+            taker = BookOrder(pk, investor, side, price, remaining)
+            fills += [(fill, placed_at) for fill in place(taker)]
         batch = _trades(fund_book, fills)
         for order_id in (o["id"] for o in cancelled):
             if (resting := fund_book.book.cancel(order_id)) is not None:
@@ -180,6 +179,23 @@ def _process(fund_book: FundBook, cancels, epoch: int | None, at: dt.datetime | 
         fund_book.batches = checkpoint.batches
         fund_book.busy = len(new) == settings.MATCHER_BATCH
         return len(new) + len(cancelled)
+
+
+def _waiting(fund_ids) -> set[int]:
+    """Which of these funds have orders past their checkpoint: two queries for a sweep of them
+    all (each fund's newest order is one step into the orders' (fund, sequence) index)."""
+    newest = (
+        Order.objects.filter(fund_id__in=fund_ids)
+        .values_list("fund_id")
+        .annotate(last=Max("sequence"))
+        .order_by()
+    )
+    done = dict(
+        MatcherCheckpoint.objects.filter(fund_id__in=fund_ids).values_list(
+            "fund_id", "last_sequence"
+        )
+    )
+    return {fund_id for fund_id, last in newest if last > done.get(fund_id, 0)}
 
 
 def _checkpoint(fund_id: int) -> MatcherCheckpoint:
@@ -361,14 +377,20 @@ class Matcher:
             return False
         messages = self._messages()
         worked, now = False, time.monotonic()
+        due = [
+            fund_id
+            for fund_id, (_, fund_book) in self.owned.items()
+            if now - fund_book.swept >= SWEEP_SECONDS
+        ]
+        waiting = _waiting(due) if due else set()
+        for fund_id in due:
+            self.owned[fund_id][1].swept = now
         for fund_id, (epoch, fund_book) in list(self.owned.items()):
             mine = messages.get(fund_id, [])
             cancels = [int(m[b"cancel"]) for _, m in mine if m.get(b"cancel", b"").isdigit()]
             cancels += fund_book.deferred
-            due = fund_book.batches is None or now - fund_book.swept >= SWEEP_SECONDS
-            if not (mine or cancels or fund_book.busy or due):
+            if not (mine or cancels or fund_book.busy or fund_id in waiting):
                 continue
-            fund_book.swept = now
             try:
                 done = atomic_with_retry(process)(fund_book, cancels=cancels, epoch=epoch)
             except LeaseLost:
