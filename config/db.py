@@ -33,15 +33,17 @@ def is_retryable(error: OperationalError) -> bool:
 def atomic_with_retry(func=None, *, attempts: int = 5):
     """Run ``func`` in its own transaction, retrying it whole when the database asks us to.
 
-    Only the outermost transaction can be retried: inside another atomic block the error goes up
-    to whoever owns that transaction.
+    Only the outermost transaction can be retried: inside another atomic block ``func`` runs in a
+    savepoint, so a failure leaves nothing of its work, and the error goes up to whoever owns the
+    transaction.
     """
 
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             if connection.in_atomic_block:
-                return fn(*args, **kwargs)
+                with transaction.atomic():
+                    return fn(*args, **kwargs)
             for attempt in range(1, attempts + 1):
                 try:
                     with transaction.atomic():

@@ -18,6 +18,7 @@ own rows. An idempotency key is bound to the person and the action that made it 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,15 +82,29 @@ def _allocate(count: int) -> int:
 
 def existing(idempotency_key: str | None, *, actor: User, type_: str) -> Event | None:
     """The event an earlier submit of this form made, if any. A key is bound to the person and
-    the action it was made for: used by someone else, or on another form, it is refused. Called
-    once the person's investor row is locked, so a second submit sent at the same time waits for
-    the first and finds its event."""
+    the action it was made for: used by someone else, or on another form, it is refused."""
     if not idempotency_key:
         return None
     done = Event.objects.filter(idempotency_key=idempotency_key).first()
     if done is not None and (done.actor_id != actor.pk or done.type != type_):
         raise LedgerError("This form was already used. Reload the page and try again.")
     return done
+
+
+def once[T](
+    idempotency_key: str | None, *, actor: User, type_: str, command: Callable[[], T]
+) -> tuple[T | None, Event | None]:
+    """Run ``command`` (a whole transaction that appends a ``type_`` event with this key) once per
+    form: returns ``(its result, None)``, or ``(None, the earlier event)`` when this form was sent
+    before. The key's unique index decides, so the earlier event is looked up only when the command
+    fails — its key already taken, or refused because the first submit used what it needed."""
+    try:
+        return command(), None
+    except (LedgerError, IntegrityError):
+        done = existing(idempotency_key, actor=actor, type_=type_)
+        if done is None:
+            raise
+        return None, done
 
 
 def append(*batch: NewEvent) -> list[Event]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.models import User
@@ -82,8 +81,11 @@ def place_order(
     next batch with streams). A repeated ``idempotency_key`` (a double submit) returns the first
     order and changes nothing."""
     moment = at or timezone.now()
-    try:
-        order = _accept(
+    order, done = eventstore.once(
+        idempotency_key,
+        actor=user,
+        type_=events.ORDER_PLACED,
+        command=lambda: _accept(
             user=user,
             fund_id=fund_id,
             side=side,
@@ -91,13 +93,9 @@ def place_order(
             quantity=quantity,
             moment=moment,
             idempotency_key=idempotency_key,
-        )
-    except (LedgerError, IntegrityError):
-        # The key's unique index decides whether this form was sent before; the earlier order is
-        # looked up only when this submit fails (its key taken, or what it needed already used).
-        done = eventstore.existing(idempotency_key, actor=user, type_=events.ORDER_PLACED)
-        if done is None:
-            raise
+        ),
+    )
+    if done is not None:
         return Order.objects.get(pk=done.payload["order_id"])
     if matcher.submitted(fund_id, at=moment):
         order.refresh_from_db()  # matched inline

@@ -115,19 +115,14 @@ def register_investor(*, user: User, at: datetime | None = None) -> Investor:
 
 def _money_command(event_type: str):
     """Common frame of a command by an investor that appends one ``event_type`` event: one retried
-    transaction, the person's investor row locked first, idempotency. The command gets the locked
-    investor and returns the event's stream and payload."""
+    transaction, the person's investor row locked first, idempotency (``eventstore.once``). The
+    command gets the locked investor and returns the event's stream and payload."""
 
     def decorate(fn):
         @atomic_with_retry
-        @functools.wraps(fn)
-        def command(*, user: User, idempotency_key: str | None = None, **kwargs) -> Outcome:
+        def run(user: User, idempotency_key: str | None, kwargs: dict) -> Event:
             checks.writer(user)
-            investor = _investor_for(user)
-            done = eventstore.existing(idempotency_key, actor=user, type_=event_type)
-            if done is not None:
-                return Outcome(event=done, replayed=True)
-            stream, payload = fn(investor=investor, **kwargs)
+            stream, payload = fn(investor=_investor_for(user), **kwargs)
             (event,) = eventstore.append(
                 NewEvent(
                     event_type,
@@ -138,7 +133,17 @@ def _money_command(event_type: str):
                     idempotency_key=idempotency_key,
                 ),
             )
-            return Outcome(event=event)
+            return event
+
+        @functools.wraps(fn)
+        def command(*, user: User, idempotency_key: str | None = None, **kwargs) -> Outcome:
+            event, done = eventstore.once(
+                idempotency_key,
+                actor=user,
+                type_=event_type,
+                command=lambda: run(user, idempotency_key, kwargs),
+            )
+            return Outcome(event=done, replayed=True) if done else Outcome(event=event)
 
         return command
 
