@@ -240,6 +240,39 @@ def time_travel(samples: int = 50, *, seed: int = 7) -> tuple[int, list[float]]:
     return Event.objects.count(), times
 
 
+def trade_latency(directory) -> dict[float, float]:
+    """The matcher's okcow_market_accept_to_trade_seconds histogram as the site's metrics
+    directory holds it (PROMETHEUS_MULTIPROC_DIR, shared by gunicorn and the matcher beside it):
+    each bucket's upper bound in seconds → trades at or under it, so far."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(directory))
+    buckets: dict[float, float] = {}
+    for family in registry.collect():
+        if family.name != "okcow_market_accept_to_trade_seconds":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_bucket"):
+                bound = float(sample.labels["le"])
+                buckets[bound] = buckets.get(bound, 0) + sample.value
+    return buckets
+
+
+def latency_p99_ms(before: dict[float, float], after: dict[float, float]) -> tuple[int, float]:
+    """Trades between two ``trade_latency`` readings and the bucket bound their p99 is under,
+    in ms (inf when it is past the last bucket)."""
+    counts = {bound: after[bound] - before.get(bound, 0) for bound in sorted(after)}
+    total = counts.get(float("inf"), 0)
+    if not total:
+        return 0, 0.0
+    for bound, count in counts.items():
+        if count >= 0.99 * total:
+            return int(total), bound * 1000
+    return int(total), float("inf")
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
 

@@ -130,6 +130,26 @@ def main(argv=None) -> int:
             )
         return row
 
+    def order_http() -> list[report.Row]:
+        """Orders over HTTP, and how long after its acceptance each trade they made was visible
+        (the matcher's histogram, read before and after)."""
+        metrics_dir = var / "prometheus"
+        before = figures.trade_latency(metrics_dir)
+        row = _guard("order-http", lambda: load("order-http", *data.scenario("order-http")))
+        server.settle(base)  # the matcher finishes what the load left in its queue
+        trades, p99 = figures.latency_p99_ms(before, figures.trade_latency(metrics_dir))
+        latency = report.Row(
+            "order-http accept→trade",
+            unit="ms",
+            p99_ms=p99,
+            target=report.Target("p99 < 500 ms", p99_ms=500),
+            note=f"{trades:,} trades of order-http: from the taker's acceptance to the trade's "
+            "commit (okcow_market_accept_to_trade_seconds; p99 as its bucket's bound)",
+        )
+        if not trades:
+            latency.error = "no trade was made"
+        return [row, latency]
+
     if http:
         with server.gunicorn(workers=args.workers, var=var, env=dict(os.environ)) as base:
             data.base = base
@@ -143,7 +163,10 @@ def main(argv=None) -> int:
             write_ceiling.note = "POST, logged in: lock one row, update it, insert one row"
             rows += [read_ceiling, write_ceiling]
             for name in http:
-                rows.append(_guard(name, lambda name=name: load(name, *data.scenario(name))))
+                if name == "order-http":
+                    rows += order_http()
+                else:
+                    rows.append(_guard(name, lambda name=name: load(name, *data.scenario(name))))
         for row in rows:
             row.relate(read_ceiling.rate, write_ceiling.rate)
         if args.profile:
@@ -514,7 +537,7 @@ class Data:
             f"fund {plan.fund_id} at {plan.price:,}: {len(buyers)} buyers, {len(sellers)} sellers "
             f"({sum(plan.shares.values()):,} shares), 1 share each, alternating"
         )
-        return requests, note, Target("≥ 30% read", read_ratio=0.3)
+        return requests, note, Target("≥ 40% write", write_ratio=0.4)
 
     # --- in-process figures -----------------------------------------------------------------
 
@@ -584,7 +607,7 @@ class Data:
             "rebuild-wiped" if wiped else "rebuild",
             rate=events / seconds,
             unit="events/s",
-            target=report.Target("≥ 20,000 events/s", rate=20_000),
+            target=report.Target("≥ 50,000 events/s", rate=50_000),
             note=f"replay.rebuild(): {events:,} events in {seconds:.1f} s, "
             + ("orders, trades and holdings emptied first" if wiped else "projections intact"),
         )
@@ -598,7 +621,7 @@ class Data:
             unit="ms",
             p50_ms=figures.median(times),
             p99_ms=figures.percentile(times, 99),
-            target=report.Target("< 50 ms", ms=50),
+            target=report.Target("p99 < 20 ms", p99_ms=20),
             note=f"selectors.portfolio(at=…): {samples} random investors/moments, "
             f"{events:,} events",
         )

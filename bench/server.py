@@ -69,23 +69,26 @@ def gunicorn(*, workers: int, var: Path, env: dict | None = None, ready_timeout:
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so the workers die with it
     )
-    # The market's matcher beside it, as in production (MARKET_MATCHER=stream with Redis).
-    matcher_log = (var / "matcher.log").open("w")
-    matcher = subprocess.Popen(
-        [sys.executable, "manage.py", "run_matcher"],
-        cwd=ROOT,
-        env=env,
-        stdout=matcher_log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     base = f"http://127.0.0.1:{port}"
+    matcher = None
+    matcher_log = (var / "matcher.log").open("w")
     try:
         _wait_ready(base, process, ready_timeout, var / "gunicorn.log")
+        # The market's matcher beside it, as in production (MARKET_MATCHER=stream with Redis),
+        # started once gunicorn has emptied the metrics directory they share.
+        matcher = subprocess.Popen(
+            [sys.executable, "manage.py", "run_matcher"],
+            cwd=ROOT,
+            env=env,
+            stdout=matcher_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         yield base
     finally:
         _stop(process)
-        _stop(matcher)
+        if matcher is not None:
+            _stop(matcher)
         log.close()
         matcher_log.close()
 

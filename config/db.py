@@ -89,6 +89,7 @@ def insert_rows(
     rows: Iterable[tuple],
     *,
     update: Sequence[str] = (),
+    add: Sequence[str] = (),
     returning: Sequence[str] = (),
     batch: int = 5_000,
 ) -> int | list[tuple]:
@@ -100,24 +101,24 @@ def insert_rows(
 
     With ``update``, a row whose key (the primary key or the table's one unique key among
     ``fields``) is already there gets those columns set instead; a row that already holds the
-    same values is left untouched, which costs the database next to nothing.
+    same values is left untouched, which costs the database next to nothing. With ``add``, those
+    columns of a row already there grow by the values given (running totals).
 
     With ``returning`` (columns; MariaDB 10.5+ and SQLite 3.35+), returns those columns of every
     row inserted instead of the count (in no promised order)."""
     ops = connection.ops
     table = ops.quote_name(model._meta.db_table)
-    column = {f: ops.quote_name(model._meta.get_field(f).column) for f in (*fields, *update)}
+    column = {f: ops.quote_name(model._meta.get_field(f).column) for f in (*fields, *update, *add)}
     columns = ", ".join(column[f] for f in fields)
     head = f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 - names from our models
     tail = ""
-    if update and connection.vendor == "mysql":
-        tail = " ON DUPLICATE KEY UPDATE " + ", ".join(
-            f"{column[f]} = VALUES({column[f]})" for f in update
-        )
-    elif update:
-        tail = " ON CONFLICT DO UPDATE SET " + ", ".join(
-            f"{column[f]} = excluded.{column[f]}" for f in update
-        )
+    given = "VALUES({})" if connection.vendor == "mysql" else "excluded.{}"
+    changes = [f"{column[f]} = {given.format(column[f])}" for f in update]
+    changes += [f"{column[f]} = {column[f]} + {given.format(column[f])}" for f in add]
+    if changes and connection.vendor == "mysql":
+        tail = " ON DUPLICATE KEY UPDATE " + ", ".join(changes)
+    elif changes:
+        tail = " ON CONFLICT DO UPDATE SET " + ", ".join(changes)
     if returning:
         tail += " RETURNING " + ", ".join(ops.quote_name(c) for c in returning)
     count, returned = 0, []

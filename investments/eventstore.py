@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
@@ -33,7 +33,7 @@ from . import metrics, projections
 from .checks import LedgerError
 from .domain import events
 from .domain.state import postings
-from .models import Event, FundPosting, LedgerSequence, Posting
+from .models import Event, FundPosting, FundPostingMonth, LedgerSequence, Posting
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,8 @@ EVENT_COLUMNS = ("sequence", "stream", "version", "type", "payload", "occurred_a
 EVENT_COLUMNS += ("idempotency_key",)
 HOLDER_AMOUNTS = ("available", "reserved", "held", "held_reserved", "cost_basis")
 POSTING_COLUMNS = ("sequence", "occurred_at", "investor_id", "fund_id", *HOLDER_AMOUNTS)
-FUND_POSTING_COLUMNS = ("sequence", "occurred_at", "fund_id", "cash", "shares", "pending")
+FUND_AMOUNTS = ("cash", "shares", "pending")
+FUND_POSTING_COLUMNS = ("sequence", "occurred_at", "fund_id", *FUND_AMOUNTS)
 
 
 def store(rows, *, ids: bool = False) -> dict[int, int] | None:
@@ -158,21 +159,47 @@ def store(rows, *, ids: bool = False) -> dict[int, int] | None:
     caller's transaction. ``append`` and the seeder both write through here. With ``ids``, returns
     each event's row id by its sequence."""
     adapt = connection.ops.adapt_datetimefield_value
-    events, holders, funds = [], [], []
-    for sequence, stream, version, type_, payload, at, actor_id, key in rows:
-        at = adapt(at)
+    events, holders, funds, moved_funds = [], [], [], []
+    for sequence, stream, version, type_, payload, moment, actor_id, key in rows:
+        at = adapt(moment)
         events.append((sequence, stream, version, type_, json.dumps(payload), at, actor_id, key))
         moved = postings(type_, payload)
         for r in moved.holders:
             amounts = (r.get(f, 0) for f in HOLDER_AMOUNTS)
             holders.append((sequence, at, r["investor_id"], r.get("fund_id"), *amounts))
         for r in moved.funds:
-            funds.append((sequence, at, r["fund_id"], r["cash"], r["shares"], r["pending"]))
+            amounts = (r["cash"], r["shares"], r["pending"])
+            funds.append((sequence, at, r["fund_id"], *amounts))
+            moved_funds.append((r["fund_id"], moment, *amounts))
     returning = ("sequence", "id") if ids else ()
     returned = insert_rows(Event, EVENT_COLUMNS, events, returning=returning)
     insert_rows(Posting, POSTING_COLUMNS, holders)
     insert_rows(FundPosting, FUND_POSTING_COLUMNS, funds)
+    insert_rows(
+        FundPostingMonth,
+        ("fund_id", "month", *FUND_AMOUNTS),
+        [
+            (fund_id, connection.ops.adapt_datefield_value(month), *amounts)
+            for (fund_id, month), amounts in sorted(sum_months(moved_funds).items())
+        ],
+        add=FUND_AMOUNTS,
+    )
     return dict(returned) if ids else None
+
+
+def month_of(moment: datetime) -> date:
+    """The first day of ``moment``'s month in UTC: the key of ``FundPostingMonth``."""
+    moment = moment.astimezone(UTC)
+    return date(moment.year, moment.month, 1)
+
+
+def sum_months(rows) -> dict[tuple[int, date], list[int]]:
+    """Fund postings ``(fund id, moment, cash, shares, pending)`` summed per fund and month."""
+    months: dict[tuple[int, date], list[int]] = {}
+    for fund_id, moment, *amounts in rows:
+        month = months.setdefault((fund_id, month_of(moment)), [0, 0, 0])
+        month[:] = map(sum, zip(month, amounts, strict=True))
+    return months
 
 
 def read_stream(stream: str, *, after_version: int = 0):

@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from config.db import atomic_with_retry
 
-from . import checks, circuit, eventstore
+from . import checks, circuit, eventstore, metrics
 from .checks import market_rules
 from .domain import events, rules
 from .domain.orderbook import BUY, SELL, BookOrder, OrderBook
@@ -172,6 +172,7 @@ def _process(fund_book: FundBook, cancels, epoch: int | None, at: dt.datetime | 
                 batch.append(_cancel(fund_book, resting, moment))
         if batch:
             eventstore.append(*batch)
+            metrics.traded([placed_at for _, placed_at in fills])
         if new or batch:
             checkpoint.last_sequence = upto
             checkpoint.batches += 1

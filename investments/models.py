@@ -28,7 +28,8 @@ class AppendOnly(models.Model):
 
 
 class LedgerSequence(models.Model):
-    """One row. Every command locks it first and takes the next gap-free global sequence number.
+    """One row: the last number of the ledger's gap-free global sequence. A command locks it last,
+    just before inserting its events, and takes a number for each in one UPDATE.
 
     See ``Event`` for why this gives a deterministic replay order.
     """
@@ -44,12 +45,11 @@ class Event(AppendOnly):
 
     Replay order: ``sequence``, not ``id``. On MariaDB auto-increment ids are handed out when a row
     is inserted and can commit out of order (transaction A takes id 10, B takes 11 and commits
-    first), so a reader could see 11 without 10. Every command therefore locks the single
-    ``LedgerSequence`` row before anything else and allocates ``sequence = last + 1`` under that
-    lock; a command that commits later always has a larger sequence, and the sequence is gap-free
-    because the lock row and the event commit or roll back together. Stream versions are taken under
-    the same lock, and (stream, version) is unique, so even a writer that skipped the lock would
-    conflict instead of interleaving.
+    first), so a reader could see 11 without 10. A command therefore takes its numbers from the
+    single ``LedgerSequence`` row, as the last lock before it inserts its events
+    (``eventstore.append``): a command that commits later always has a larger sequence, and the
+    sequence is gap-free because the row and the events commit or roll back together.
+    (stream, version) is unique, so two writers of one stream conflict instead of interleaving.
     """
 
     sequence = models.BigIntegerField(unique=True)
@@ -126,6 +126,28 @@ class FundPosting(AppendOnly):
 
     def __str__(self):
         return f"posting of event #{self.sequence} to fund {self.fund_id}"
+
+
+class FundPostingMonth(models.Model):
+    """A fund's postings summed per calendar month (UTC): written with them, by adding (so in any
+    order), never otherwise. A fund's balance at a moment is the sum of its months before that
+    moment's month and of that month's postings up to the moment — a few dozen rows at any log
+    size instead of every posting of the fund's life."""
+
+    fund_id = models.BigIntegerField()
+    month = models.DateField()  # its first day
+    cash = models.BigIntegerField(default=0)
+    shares = models.BigIntegerField(default=0)
+    pending = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["fund_id", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["fund_id", "month"], name="fund_posting_month")
+        ]
+
+    def __str__(self):
+        return f"postings of fund {self.fund_id} in {self.month:%Y-%m}"
 
 
 def _non_negative(*fields):

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import operator
-from datetime import datetime
-from functools import reduce
+from datetime import UTC, datetime
 
-from django.db import transaction
-from django.db.models import Max, Q, Sum
+from django.db import connection, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from . import projections
+from . import eventstore, projections
 from .domain.state import State
 from .models import (
     Copyright,
     Event,
     Fund,
     FundPosting,
+    FundPostingMonth,
     Holding,
     Investor,
     LedgerSequence,
@@ -63,74 +62,88 @@ def portfolio_state(*, investor_id: int, until: datetime) -> State:
     funds' sums, the copyrights owned, the MCPI then and the last trade price then. Equal to
     ``replay(until=...)`` for those figures, in a handful of indexed queries at any log size."""
     state = State()
-    upto = Posting.objects.filter(occurred_at__lte=until).order_by()
-    cash = upto.filter(investor_id=investor_id, fund_id=None).aggregate(
-        a=Sum("available", default=0), r=Sum("reserved", default=0)
+    state.investors[investor_id] = {"user_id": None, "available": 0, "reserved": 0}
+    mine = Posting.objects.filter(investor_id=investor_id, occurred_at__lte=until)
+    # One pass over the investor's postings: the cash (no fund) and each holding.
+    sums = mine.values_list("fund_id").annotate(
+        *(Sum(amount) for amount in eventstore.HOLDER_AMOUNTS)
     )
-    state.investors[investor_id] = {"user_id": None, "available": cash["a"], "reserved": cash["r"]}
-    held = (
-        upto.filter(investor_id=investor_id, fund_id__isnull=False)
-        .values("fund_id")
-        .annotate(h=Sum("held"), r=Sum("held_reserved"), c=Sum("cost_basis"))
-    )
-    for row in held:
-        if row["h"] or row["r"] or row["c"]:
-            state.holdings[(investor_id, row["fund_id"])] = {
-                "held": row["h"],
-                "reserved": row["r"],
-                "cost_basis": row["c"],
+    for fund_id, available, reserved, held, held_reserved, cost_basis in sums.order_by():
+        if fund_id is None:
+            state.investors[investor_id].update(available=available, reserved=reserved)
+        elif held or held_reserved or cost_basis:
+            state.holdings[(investor_id, fund_id)] = {
+                "held": held,
+                "reserved": held_reserved,
+                "cost_basis": cost_basis,
             }
     fund_ids = [fund_id for _, fund_id in state.holdings]
-    totals = {
-        row["fund_id"]: row
-        for row in FundPosting.objects.filter(occurred_at__lte=until, fund_id__in=fund_ids)
-        .values("fund_id")
-        .annotate(c=Sum("cash"), s=Sum("shares"), p=Sum("pending"))
-        .order_by()
-    }
-    for fund in Fund.objects.filter(pk__in=fund_ids):
-        row = totals.get(fund.pk, {"c": 0, "s": 0, "p": 0})
-        state.funds[fund.pk] = {
-            "name": fund.name,
-            "base_price": fund.base_price,
-            "cash": row["c"],
-            "shares": row["s"],
-            "pending": row["p"],
-            "created_at": fund.created_at.isoformat(),
+    totals = _fund_totals(fund_ids, until)
+    funds = Fund.objects.filter(pk__in=fund_ids)
+    for pk, name, base_price, created_at in funds.values_list(
+        "pk", "name", "base_price", "created_at"
+    ):
+        cash, shares, pending = totals.get(pk, (0, 0, 0))
+        state.funds[pk] = {
+            "name": name,
+            "base_price": base_price,
+            "cash": cash,
+            "shares": shares,
+            "pending": pending,
+            "created_at": created_at.isoformat(),
         }
-        state.market(fund.pk)["last_price"] = None
+        state.market(pk)["last_price"] = None
     for fund_id, price in _last_prices(fund_ids, until).items():
         state.market(fund_id)["last_price"] = price
-    for c in Copyright.objects.filter(fund_id__in=fund_ids, acquired_at__lte=until):
-        state.copyrights[c.pk] = {
-            "fund_id": c.fund_id,
-            "price": c.price,
-            "mcpi": str(c.mcpi_at_acquisition),
-        }
+    owned = Copyright.objects.filter(fund_id__in=fund_ids, acquired_at__lte=until)
+    for pk, fund_id, price, mcpi in owned.values_list(
+        "pk", "fund_id", "price", "mcpi_at_acquisition"
+    ):
+        state.copyrights[pk] = {"fund_id": fund_id, "price": price, "mcpi": str(mcpi)}
     mcpi = McpiValue.objects.filter(at__lte=until).order_by("-at").first()
     if mcpi is not None:
         state.mcpi[mcpi.at.isoformat()] = mcpi.value
     return state
 
 
-def _last_prices(fund_ids: list[int], until: datetime) -> dict[int, int]:
-    """Each fund's last trade price at ``until``. The latest moment per fund first, which the
-    (fund, executed_at) index answers by jumping to one entry per fund; "newest trade at or before
-    T" as one ORDER BY … LIMIT 1 per fund lets MariaDB walk back from the newest trade instead,
-    through tens of thousands of a busy fund's rows."""
-    latest = (
-        Trade.objects.filter(fund_id__in=fund_ids, executed_at__lte=until)
-        .values_list("fund_id")
-        .annotate(at=Max("executed_at"))
-        .order_by()
+def _fund_totals(fund_ids: list[int], until: datetime) -> dict[int, tuple[int, int, int]]:
+    """Each fund's (cash, shares, royalties pending) at ``until``: its months before that moment's
+    month (``FundPostingMonth``), then that month's postings up to the moment."""
+    month = eventstore.month_of(until)
+    start = datetime(month.year, month.month, 1, tzinfo=UTC)
+    amounts = (Sum("cash"), Sum("shares"), Sum("pending"))
+    before = FundPostingMonth.objects.filter(fund_id__in=fund_ids, month__lt=month)
+    since = FundPosting.objects.filter(
+        fund_id__in=fund_ids, occurred_at__gte=start, occurred_at__lte=until
     )
-    moments = [Q(fund_id=fund_id, executed_at=at) for fund_id, at in latest]
-    if not moments:
+    totals: dict[int, tuple[int, int, int]] = {}
+    for rows in (before, since):
+        for fund_id, *sums in rows.values_list("fund_id").annotate(*amounts).order_by():
+            so_far = totals.get(fund_id, (0, 0, 0))
+            totals[fund_id] = tuple(map(sum, zip(so_far, sums, strict=True)))
+    return totals
+
+
+def _last_prices(fund_ids: list[int], until: datetime) -> dict[int, int]:
+    """Each fund's last trade price at ``until``, in one statement: the latest moment per fund,
+    which the (fund, executed_at) index answers by jumping to one entry per fund, joined back to
+    its trade. ("Newest trade at or before T" as one ORDER BY … LIMIT 1 per fund lets MariaDB walk
+    back from the newest trade instead, through tens of thousands of a busy fund's rows.)"""
+    if not fund_ids:
         return {}
+    trade = connection.ops.quote_name(Trade._meta.db_table)
+    funds = ", ".join(["%s"] * len(fund_ids))
     # Trades of one fund at the same moment: the highest id is the last (ascending order, so the
     # dict keeps it).
-    trades = Trade.objects.filter(reduce(operator.or_, moments)).order_by("id")
-    return dict(trades.values_list("fund_id", "price"))
+    sql = f"""
+        SELECT t.fund_id, t.price FROM {trade} t
+        JOIN (SELECT fund_id, MAX(executed_at) AS at FROM {trade}
+              WHERE fund_id IN ({funds}) AND executed_at <= %s GROUP BY fund_id) latest
+          ON t.fund_id = latest.fund_id AND t.executed_at = latest.at
+        ORDER BY t.id"""  # noqa: S608 - the table's name from its model, values as parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*fund_ids, connection.ops.adapt_datetimefield_value(until)])
+        return dict(cursor.fetchall())
 
 
 def differences(expected: State, actual: State) -> list[str]:
@@ -190,6 +203,16 @@ def posting_differences() -> list[str]:
         if summed.pop(f.pk, (0, 0, 0)) != (f.cash, f.shares_outstanding, f.royalties_pending):
             lines.append(f"postings of fund {f.pk} do not add up")
     lines += [f"postings for unknown fund {k}" for k, v in summed.items() if any(v)]
+    posted = FundPosting.objects.values_list("fund_id", "occurred_at", "cash", "shares", "pending")
+    months = eventstore.sum_months(posted.iterator(chunk_size=10_000))
+    for fund_id, month, *amounts in FundPostingMonth.objects.values_list(
+        "fund_id", "month", "cash", "shares", "pending"
+    ):
+        if months.pop((fund_id, month), [0, 0, 0]) != amounts:
+            lines.append(f"fund {fund_id}'s month {month:%Y-%m} does not add up its postings")
+    lines += [
+        f"fund {f}'s postings in {m:%Y-%m} have no month" for f, m in months if any(months[f, m])
+    ]
     return lines
 
 

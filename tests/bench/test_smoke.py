@@ -61,6 +61,7 @@ def test_bench_runs_end_to_end_and_prints_the_table(tmp_path):
         str(out),
         "--only",
         "portfolio",
+        "order-http",
         "order-service",
         "matcher",
         "rebuild",
@@ -72,6 +73,9 @@ def test_bench_runs_end_to_end_and_prints_the_table(tmp_path):
     assert " req/s " in rows["ceiling (read)"]
     assert " req/s " in rows["ceiling (write)"]
     assert " req/s " in rows["portfolio"] and "ERROR" not in rows["portfolio"]
+    assert " req/s " in rows["order-http"] and "ERROR" not in rows["order-http"]
+    latency = rows["order-http accept→trade"]
+    assert " trades of order-http" in latency and "ERROR" not in latency, latency
     assert " accepted" in rows["order-service"] and "ERROR" not in rows["order-service"]
     assert " orders/s " in rows["matcher"] and "ERROR" not in rows["matcher"]
     assert "| pass |" in rows["audit after orders"]

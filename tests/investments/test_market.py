@@ -340,3 +340,24 @@ def test_closing_the_same_day_twice_changes_nothing(fund):
     tomorrow = timezone.now() + dt.timedelta(days=1)
     assert market.close_market(at=tomorrow) == 1
     assert_invariants()
+
+
+def test_a_trade_is_timed_from_its_takers_acceptance_to_its_commit(
+    fund, django_capture_on_commit_callbacks
+):
+    from prometheus_client import REGISTRY
+
+    def timed(le=None):
+        name = "okcow_market_accept_to_trade_seconds"
+        if le is None:
+            return REGISTRY.get_sample_value(f"{name}_count") or 0
+        return REGISTRY.get_sample_value(f"{name}_bucket", {"le": le}) or 0
+
+    seller, buyer = holder(fund), investor_with_cash(1_000_000)
+    sell(seller, fund, 10_000, 2)
+    before = timed(), timed("2.0"), timed("5.0")
+    accepted = timezone.now() - dt.timedelta(seconds=3)  # the taker accepted three seconds ago
+    with django_capture_on_commit_callbacks(execute=True):
+        buy(buyer, fund, 10_000, 2, at=accepted)
+    assert Trade.objects.count() == 1
+    assert (timed(), timed("2.0"), timed("5.0")) == (before[0] + 1, before[1], before[2] + 1)

@@ -76,3 +76,36 @@ def test_every_event_writes_its_postings_and_they_cannot_change():
     posting.available += 1
     with pytest.raises(Exception, match="never updated"):
         posting.save()
+
+
+def test_a_past_fund_balance_adds_its_months_and_that_months_postings_in_any_order():
+    from django.utils import timezone
+
+    from investments import services
+    from investments.models import FundPostingMonth
+    from tests.factories import StaffFactory, UserFactory
+
+    day = dt.timedelta(days=1)
+    start = timezone.now() - 200 * day
+    staff, me = StaffFactory(), UserFactory()
+    services.record_mcpi(actor=staff, at=start - 3 * day, value="100")
+    fund = services.create_fund(actor=staff, name="월간", base_price=1_000, at=start - 2 * day)
+    services.register_investor(user=me, at=start - 2 * day)
+    services.deposit(user=me, amount=10_000_000, at=start - 2 * day)
+    for days in (0, 35, 70, 71, 140):
+        services.subscribe(user=me, fund_id=fund.pk, amount=10_000 + days, at=start + days * day)
+    services.redeem(user=me, fund_id=fund.pk, shares=3, at=start + 100 * day)
+    # Written last, dated first: its month already has a row, which grows by it.
+    services.subscribe(user=me, fund_id=fund.pk, amount=7_000, at=start + day)
+    assert FundPostingMonth.objects.filter(fund_id=fund.pk).count() >= 4
+    investor = Investor.objects.get(user=me)
+    for days in (-1, 0.5, 1, 2, 34, 36, 70.5, 71, 99, 100, 101, 139, 141):
+        moment = start + days * day
+        fast = selectors.portfolio(investor=investor, at=moment)
+        assert fast == replayed_portfolio(investor, moment), days
+        if days > 0:
+            funds = replay.portfolio_state(investor_id=investor.pk, until=moment).funds
+            assert funds[fund.pk] == replay.replay(until=moment).funds[fund.pk], days
+    assert replay.posting_differences() == []
+    FundPostingMonth.objects.filter(fund_id=fund.pk).update(cash=0)
+    assert any("does not add up" in line for line in replay.posting_differences())
