@@ -184,19 +184,15 @@ def _process(fund_book: FundBook, cancels, epoch: int | None, at: dt.datetime | 
 
 def _waiting(fund_ids) -> set[int]:
     """Which of these funds have orders past their checkpoint: two queries for a sweep of them
-    all (each fund's newest order is one step into the orders' (fund, sequence) index)."""
-    newest = (
-        Order.objects.filter(fund_id__in=fund_ids)
-        .values_list("fund_id")
-        .annotate(last=Max("sequence"))
-        .order_by()
-    )
+    all. Every fund's newest order is read, with no filter on the fund: MariaDB then jumps
+    through the orders' (fund, sequence) index, one step per fund ("using index for group-by"),
+    where ``fund_id IN (…)`` would make it pick the book's index and read every order."""
+    wanted = set(fund_ids)
+    newest = Order.objects.values_list("fund_id").annotate(last=Max("sequence")).order_by()
     done = dict(
-        MatcherCheckpoint.objects.filter(fund_id__in=fund_ids).values_list(
-            "fund_id", "last_sequence"
-        )
+        MatcherCheckpoint.objects.filter(fund_id__in=wanted).values_list("fund_id", "last_sequence")
     )
-    return {fund_id for fund_id, last in newest if last > done.get(fund_id, 0)}
+    return {f for f, last in newest if f in wanted and last > done.get(f, 0)}
 
 
 def _checkpoint(fund_id: int) -> MatcherCheckpoint:
