@@ -167,7 +167,7 @@ def store(rows, *, ids: bool = False) -> dict[int, int] | None:
             amounts = (r.get(f, 0) for f in HOLDER_AMOUNTS)
             holders.append((sequence, at, r["investor_id"], r.get("fund_id"), *amounts))
         for r in moved.funds:
-            amounts = (r["cash"], r["shares"], r["pending"])
+            amounts = tuple(r[f] for f in FUND_AMOUNTS)
             funds.append((sequence, at, r["fund_id"], *amounts))
             moved_funds.append((r["fund_id"], moment, *amounts))
     returning = ("sequence", "id") if ids else ()
