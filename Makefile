@@ -68,6 +68,7 @@ gunicorn: migrate
 bench: export DATABASE_URL ?= mysql://root@127.0.0.1:3306/okcow_bench
 bench: export REDIS_URL ?= redis://127.0.0.1:6379/3
 bench: install-dev
+	.ci/debian-packages wrk
 	$(BIN)/python -m bench.database
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
