@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -23,7 +24,6 @@ from investments.models import (
     Holding,
     Investor,
     Market,
-    MatcherCheckpoint,
     Order,
     Trade,
 )
@@ -131,41 +131,47 @@ class OrderRun:
         return self.placed / self.seconds if self.seconds else 0.0
 
 
-def service_orders(count: int, fund_id: int = 1) -> OrderRun:
-    """``count`` orders of one share through investments.market.place_order, buys and sells
-    alternating at one price from different people, so (almost) every sell meets a buy."""
-    plan = order_plan(fund_id)
+def planned_orders(plan: OrderPlan, count: int):
+    """``count`` orders of one share as ``(user, side)``, buys and sells alternating at the plan's
+    price from different people, so (almost) every sell meets a buy; each one's cash or share is
+    counted as spent."""
     left, cash = dict(plan.shares), dict(plan.cash)
-    trades_before = Trade.objects.filter(fund_id=plan.fund_id).count()
-    times, refused = [], 0
     b = s = 0
-    started = time.perf_counter()
     for n in range(count):
         if n % 2:
             sellers = [u for u in plan.sellers if left[u.pk] > 0]
             if not sellers:
-                raise MissingData(f"the holders of fund {fund_id} ran out of shares after {n}")
+                raise MissingData(f"the holders of fund {plan.fund_id} ran out of shares after {n}")
             user, side = sellers[s % len(sellers)], "sell"
+            left[user.pk] -= 1
             s += 1
         else:
             buyers = [u for u in plan.buyers if cash[u.pk] >= plan.need]
             if not buyers:
-                raise MissingData(f"the buyers on fund {fund_id} ran out of cash after {n}")
+                raise MissingData(f"the buyers on fund {plan.fund_id} ran out of cash after {n}")
             user, side = buyers[b % len(buyers)], "buy"
+            cash[user.pk] -= plan.need
             b += 1
-        t0 = time.perf_counter()
-        try:
-            market.place_order(
-                user=user, fund_id=plan.fund_id, side=side, price=plan.price, quantity=1
-            )
-        except LedgerError:
-            refused += 1
-        else:
-            if side == "sell":
-                left[user.pk] -= 1
-            else:
-                cash[user.pk] -= plan.need
-        times.append(time.perf_counter() - t0)
+        yield user, side
+
+
+def service_orders(count: int, fund_id: int = 1) -> OrderRun:
+    """``count`` orders through investments.market.place_order one after another, each decided
+    inline (a matcher batch of one: the embedded default's path)."""
+    plan = order_plan(fund_id)
+    trades_before = Trade.objects.filter(fund_id=plan.fund_id).count()
+    times, refused = [], 0
+    started = time.perf_counter()
+    with matcher.inline():
+        for user, side in planned_orders(plan, count):
+            t0 = time.perf_counter()
+            try:
+                market.place_order(
+                    user=user, fund_id=plan.fund_id, side=side, price=plan.price, quantity=1
+                )
+            except LedgerError:
+                refused += 1
+            times.append(time.perf_counter() - t0)
     seconds = time.perf_counter() - started
     return OrderRun(
         placed=count - refused,
@@ -180,30 +186,47 @@ def service_orders(count: int, fund_id: int = 1) -> OrderRun:
 
 @dataclass
 class MatcherRun:
-    orders: int  # orders put on the book (matched or resting)
+    commands: int  # orders queued
+    placed: int  # of them accepted (matched or resting)
     trades: int
     seconds: float
 
     @property
     def rate(self) -> float:
-        return self.orders / self.seconds if self.seconds else 0.0
+        return self.commands / self.seconds if self.seconds else 0.0
 
 
-def matcher_run(fund_id: int = 1) -> MatcherRun:
-    """A matcher in this process, from the queue the service loop left (its orders accepted,
-    not matched), until it has nothing left: orders matched per second, events and projections
-    committed to MariaDB."""
-    done = MatcherCheckpoint.objects.filter(fund_id=fund_id).values_list("last_sequence", flat=True)
-    waiting = Order.objects.filter(fund_id=fund_id, sequence__gt=done.first() or 0).count()
-    trades = Trade.objects.filter(fund_id=fund_id).count()
+def matcher_run(count: int, fund_id: int = 1) -> MatcherRun:
+    """``count`` orders put in the fund's stream first (as requests would, unanswered), then a
+    matcher in this process until it has nothing left: commands decided per second, their events
+    and projections committed to MariaDB."""
+    plan = order_plan(fund_id)
     running = matcher.Matcher()
     running.lease()  # a matcher's start (taking every fund's lease) is not part of the rate
+    client = matcher.redis()
+    pipe = client.pipeline(transaction=False)
+    for user, side in planned_orders(plan, count):
+        command = matcher.Command(
+            matcher.PLACE,
+            plan.fund_id,
+            user.pk,
+            uuid.uuid4().hex,
+            side=side,
+            price=plan.price,
+            quantity=1,
+            sent=time.time(),
+        )
+        pipe.xadd(matcher.stream_key(plan.fund_id), command.fields())
+    pipe.execute()
+    orders = Order.objects.filter(fund_id=fund_id)
+    before = orders.count(), Trade.objects.filter(fund_id=fund_id).count()
     started = time.perf_counter()
     running.run(idle_exit=True)
     seconds = time.perf_counter() - started
     return MatcherRun(
-        orders=waiting,
-        trades=Trade.objects.filter(fund_id=fund_id).count() - trades,
+        commands=count,
+        placed=orders.count() - before[0],
+        trades=Trade.objects.filter(fund_id=fund_id).count() - before[1],
         seconds=seconds,
     )
 

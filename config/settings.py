@@ -243,6 +243,8 @@ MARKET_CIRCUIT_BREAKER = [(8, 20), (15, 20), (20, None)]
 MARKET_MATCHER = os.environ.get("MARKET_MATCHER", "stream" if REDIS_URL else "inline")
 MATCHER_LEASE_SECONDS = env_int("MATCHER_LEASE_SECONDS", 5)
 MATCHER_BATCH = env_int("MATCHER_BATCH", 1_000)
+# How long a request waits for its matcher's answer before saying "sent, not confirmed yet".
+MATCHER_REPLY_SECONDS = float(os.environ.get("MATCHER_REPLY_SECONDS", "2"))
 
 # --- Internationalisation -------------------------------------------------------------------------
 

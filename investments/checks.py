@@ -10,6 +10,7 @@ from django.conf import settings
 from accounts.models import User
 
 from .domain import rules
+from .models import Fund, Market
 
 MAX_AMOUNT = 10**15
 
@@ -65,3 +66,19 @@ def reference_price(market, fund) -> int:
 def todays_prices(market, fund) -> tuple[int, int]:
     """The lowest and highest price an order may have today."""
     return market_rules().price_range(reference_price(market, fund))
+
+
+def fund_market(fund_id, *, lock: bool = False) -> tuple[Fund, Market]:
+    """The fund and its ``Market`` row (with ``lock``, locked; only a close changes it)."""
+    if not isinstance(fund_id, int):
+        raise LedgerError("No such fund.", field="fund")
+    # Locked (a close), the fund is read apart: MariaDB would lock its row too.
+    rows = Market.objects.select_for_update() if lock else Market.objects.select_related("fund")
+    market = rows.filter(fund_id=fund_id).first()
+    if market is None:  # the fund's first market command
+        fund = Fund.objects.filter(pk=fund_id).first()
+        if fund is None:
+            raise LedgerError("No such fund.", field="fund")
+        Market.objects.get_or_create(fund=fund)
+        market = rows.get(fund=fund)
+    return market.fund, market

@@ -44,6 +44,7 @@ class NewEvent:
     actor: User | None = None
     at: datetime | None = None
     idempotency_key: str | None = None
+    actor_id: int | None = None  # the actor by id alone (the matcher's commands carry no user)
 
 
 def lock() -> int:
@@ -85,10 +86,24 @@ def existing(idempotency_key: str | None, *, actor: User, type_: str) -> Event |
     the action it was made for: used by someone else, or on another form, it is refused."""
     if not idempotency_key:
         return None
-    done = Event.objects.filter(idempotency_key=idempotency_key).first()
-    if done is not None and (done.actor_id != actor.pk or done.type != type_):
-        raise LedgerError("This form was already used. Reload the page and try again.")
+    done = earlier([idempotency_key]).get(idempotency_key)
+    if done is not None:
+        bound(done, actor_id=actor.pk, type_=type_)
     return done
+
+
+def earlier(keys) -> dict[str, Event]:
+    """The events already made with these idempotency keys, by key (one query)."""
+    keys = [key for key in keys if key]
+    if not keys:
+        return {}
+    return {e.idempotency_key: e for e in Event.objects.filter(idempotency_key__in=keys)}
+
+
+def bound(done: Event, *, actor_id: int, type_: str) -> None:
+    """Refuse a repeated key that was made for someone else or for another action."""
+    if done.actor_id != actor_id or done.type != type_:
+        raise LedgerError("This form was already used. Reload the page and try again.")
 
 
 def once[T](
@@ -120,9 +135,9 @@ def append(*batch: NewEvent) -> list[Event]:
         stream: Event.objects.filter(stream=stream).aggregate(last=Max("version"))["last"] or 0
         for stream in {new.stream for new in batch}
     }
-    now = timezone.now()
+    now, first = timezone.now(), last - len(batch) + 1
     stored = []
-    for sequence, new in enumerate(batch, start=last - len(batch) + 1):
+    for sequence, new in enumerate(batch, start=first):
         versions[new.stream] = versions.get(new.stream, 0) + 1
         stored.append(
             Event(
@@ -130,9 +145,9 @@ def append(*batch: NewEvent) -> list[Event]:
                 stream=new.stream,
                 version=versions[new.stream],
                 type=new.type,
-                payload=events.numbered(new.type, new.payload, sequence),
+                payload=events.numbered(new.type, new.payload, sequence, first),
                 occurred_at=new.at or now,
-                actor=new.actor,
+                actor_id=new.actor.pk if new.actor else new.actor_id,
                 idempotency_key=new.idempotency_key or None,
             )
         )

@@ -1,30 +1,39 @@
 """One writer per fund for the market: the matcher.
 
-``market.place_order`` only accepts an order (checks it, reserves what it needs and appends
-``order_placed``); a fund's matcher then puts the fund's new orders on its ``OrderBook`` in the
-order they were accepted, and writes the batch's trades and cancels in one transaction
-(``process``). Which orders are new is read from the database, not from a message: every order
-whose ``sequence`` is past the fund's ``MatcherCheckpoint`` — so a lost or repeated message
-changes nothing, and a batch that did not commit is simply done again.
+A request never decides an order itself. It checks what needs no data (side, whole numbers, the
+tick, that the fund exists), hands the fund's matcher a ``Command`` and waits for the answer
+(``send``). The matcher takes commands in batches and decides each in turn against the rows it
+has locked and the fund's ``OrderBook`` in memory — refused (the reason and its form field),
+accepted and matched, or cancelled — then writes the whole batch (``order_placed``,
+``trade_executed``, ``order_cancelled``) with one ``eventstore.append`` in one transaction: one
+commit and one turn of the ledger sequence for many orders. Only then does it answer.
 
 Two ways to run it (``MARKET_MATCHER``):
 
-- ``inline`` (the embedded default, no Redis): the request that places or cancels an order runs
-  the fund's batch itself, in its own transaction, with a book loaded for the prices it needs.
-- ``stream``: ``manage.py run_matcher`` processes. Requests add a message to the fund's Redis
-  Stream after they commit (``XADD``: a wake-up for a placement, the order id for a cancel); each
-  matcher reads them through the consumer group ``matchers`` (``XREADGROUP``), acknowledges them
-  after its batch commits (``XACK``), and takes over what a dead matcher had read but not
-  acknowledged (``XAUTOCLAIM``). A fund is owned by one matcher at a time through a lease in
-  Redis (``SET NX PX``, renewed every loop); taking a fund over raises the checkpoint's
-  ``epoch``, which every batch checks under the row lock, so a matcher that lost its lease cannot
-  write. The book stays in memory between batches and is rebuilt from the database on takeover.
+- ``inline`` (the embedded default, no Redis): the request decides a batch of its one command
+  itself, in its own transaction; the fund's ``MatcherCheckpoint`` row, locked, keeps them one at
+  a time.
+- ``stream``: ``manage.py run_matcher`` processes. A request adds its command to the fund's Redis
+  Stream (``XADD``) and waits on a reply list (``BLPOP``). Each matcher reads commands through the
+  consumer group ``matchers`` (``XREADGROUP``), answers and acknowledges them in one Redis
+  transaction (``LPUSH`` + ``XACK``) after its batch commits, and takes over what a dead matcher
+  had read but not acknowledged (``XAUTOCLAIM``). Every command carries an idempotency key, stored
+  on its event: a command whose batch committed but was never acknowledged (a ``kill -9`` between
+  the two) is answered from the log when it comes again, not applied twice. A fund is owned by one
+  matcher at a time through a lease in Redis (``SET NX PX``, renewed every loop); taking a fund
+  over raises the checkpoint's ``epoch``, which every batch checks under the row lock, so a
+  matcher that lost its lease cannot write. The book stays in memory between batches and is read
+  again from the database on takeover, or when another writer moved it (the checkpoint counts
+  batches).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import itertools
+import json
 import logging
 import os
 import socket
@@ -35,32 +44,32 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F
 from django.utils import timezone
 
 from config.db import atomic_with_retry
 
 from . import checks, circuit, eventstore, metrics
-from .checks import market_rules
+from .checks import LedgerError, market_rules
 from .domain import events, rules
-from .domain.orderbook import BUY, SELL, BookOrder, OrderBook
+from .domain.orderbook import BUY, SELL, BookOrder, Fill, OrderBook, other_side
 from .eventstore import NewEvent
-from .models import Fund, Holding, Investor, Market, MatcherCheckpoint, Order
+from .models import Fund, Holding, Investor, MatcherCheckpoint, Order
 
 logger = logging.getLogger(__name__)
 
 GROUP = "matchers"
-SWEEP_SECONDS = 1.0  # a fund with no message is still looked at this often (a lost XADD)
-# What a batch reads of each new order.
-ORDER_VALUES = (
-    *("id", "investor_id", "side", "price", "remaining", "cash_reserved", "status"),
-    *("sequence", "placed_at"),
-)
-PRICE, SEQUENCE = ORDER_VALUES.index("price"), ORDER_VALUES.index("sequence")
+PLACE, CANCEL = "place", "cancel"
+REPLY_SECONDS = 60  # an answer nobody took is dropped after this
 
 
 class LeaseLost(Exception):
     """Another matcher took the fund over (its epoch is newer than ours)."""
+
+
+class Unconfirmed(LedgerError):
+    """The matcher did not answer in time: the command waits in its stream and is decided when
+    the fund's matcher (or the one that takes it over) gets to it."""
 
 
 def stream_key(fund_id: int) -> str:
@@ -71,38 +80,80 @@ def lease_key(fund_id: int) -> str:
     return f"okcow:matcher-lease:{fund_id}"
 
 
+# --- what a request hands the matcher, and what it hears back -------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    """An order to place or an order to cancel. ``key`` makes it once-only: the form's
+    idempotency key, or one the request made."""
+
+    kind: str  # PLACE or CANCEL
+    fund_id: int
+    user_id: int
+    key: str
+    side: str = ""
+    price: int = 0  # a cancel's too: the level its order rests at
+    quantity: int = 0
+    order_id: int = 0  # a cancel's order
+    at: dt.datetime | None = None  # when it happens (the demo, tests); None: when decided
+    sent: float = 0.0  # time.time() when the request sent it (accept-to-trade latency)
+    reply: str = ""  # the Redis list its answer goes to (streams)
+
+    def fields(self) -> dict[str, str]:
+        """The command as a stream message: one JSON field."""
+        values = dataclasses.asdict(self)
+        values["at"] = self.at.isoformat() if self.at else None
+        return {"command": json.dumps(values)}
+
+    @classmethod
+    def read(cls, message: dict) -> Command | None:
+        """The command a stream message holds; None for one that holds none (it is skipped)."""
+        try:
+            values = json.loads(message[b"command"])
+            at = values.pop("at")
+            return cls(**values, at=dt.datetime.fromisoformat(at) if at else None)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A command's answer: the order it placed or cancelled, or why it was refused."""
+
+    order_id: int | None = None
+    error: str = ""
+    field: str | None = None
+
+    @classmethod
+    def refused(cls, error: LedgerError) -> Outcome:
+        return cls(error=error.message, field=error.field)
+
+
 # --- one fund's book, as a matcher keeps it -------------------------------------------------------
 
 
 @dataclass
 class FundBook:
-    """The resting orders of one fund (those up to the checkpoint) and what each buy still
-    reserves; levels are read from the database the first time a batch needs their price."""
+    """The resting orders of one fund and what each buy still reserves; levels are read from the
+    database the first time a batch needs their price."""
 
     fund_id: int
     book: OrderBook = field(default_factory=OrderBook)
     reserved: dict[int, int] = field(default_factory=dict)  # buy order id → cash still reserved
     loaded: set[int] = field(default_factory=set)  # prices whose levels are on the book
     batches: int | None = None  # the checkpoint's count of batches this book reflects
-    busy: bool = False  # its last batch was full: more is waiting
-    deferred: set[int] = field(
-        default_factory=set
-    )  # cancels of orders its last batch had not reached
-    swept: float = 0.0  # when the matcher last looked for its orders without being told of any
 
     def reset(self) -> None:
         """Forget everything: the next batch reads the book from the database again."""
         self.book, self.reserved, self.loaded, self.batches = OrderBook(), {}, set(), None
 
-    def load(self, prices: set[int], *, upto: int) -> None:
+    def load(self, prices: set[int]) -> None:
         missing = prices - self.loaded
         if not missing:
             return
         resting = Order.objects.filter(
-            fund_id=self.fund_id,
-            status=Order.Status.OPEN,
-            price__in=missing,
-            sequence__lte=upto,
+            fund_id=self.fund_id, status=Order.Status.OPEN, price__in=missing
         ).order_by("sequence")
         rest, reserved = self.book.rest, self.reserved
         for pk, investor, side, price, remaining, cash in resting.values_list(
@@ -118,81 +169,293 @@ class FundBook:
 
 
 def process(
-    fund_book: FundBook, *, cancels=(), epoch: int | None = None, at: dt.datetime | None = None
-) -> int:
-    """Match the fund's new orders and apply ``cancels`` (order ids), in one transaction; returns
-    how many orders and cancels it handled. With ``epoch``, refuses (``LeaseLost``) when the
-    fund's checkpoint has moved on to another matcher's epoch. A batch that fails leaves
-    ``fund_book`` empty, to be read again. A trade happens at the moment its taker was accepted;
-    a cancel at ``at`` (now by default)."""
+    fund_book: FundBook,
+    commands=(),
+    *,
+    epoch: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[Outcome]:
+    """Decide ``commands`` in order and write all they do in one transaction; returns their
+    outcomes. With ``epoch``, refuses (``LeaseLost``) when the fund's checkpoint has moved on to
+    another matcher's epoch. A batch that fails leaves ``fund_book`` empty, to be read again."""
     try:
-        return _process(fund_book, cancels, epoch, at)
+        with transaction.atomic():
+            checkpoint = _checkpoint(fund_book.fund_id)
+            if epoch is not None and checkpoint.epoch != epoch:
+                raise LeaseLost(fund_book.fund_id)
+            if fund_book.batches != checkpoint.batches:
+                fund_book.reset()  # another writer moved the book since (or it was never read)
+            outcomes = _Batch(fund_book, now or timezone.now()).decide(list(commands))
+            if commands:
+                checkpoint.batches += 1
+                checkpoint.save(update_fields=["batches"])
+            fund_book.batches = checkpoint.batches
+            return outcomes
     except BaseException:
         fund_book.reset()  # it may hold what did not commit
         raise
 
 
-def _process(fund_book: FundBook, cancels, epoch: int | None, at: dt.datetime | None) -> int:
-    moment = at or timezone.now()
-    with transaction.atomic():
-        checkpoint = _checkpoint(fund_book.fund_id)
-        if epoch is not None and checkpoint.epoch != epoch:
-            raise LeaseLost(fund_book.fund_id)
-        if fund_book.batches != checkpoint.batches:
-            fund_book.reset()  # another writer moved the book since (or it was never read)
-        new = list(
-            Order.objects.filter(fund_id=fund_book.fund_id, sequence__gt=checkpoint.last_sequence)
-            .order_by("sequence")
-            .values_list(*ORDER_VALUES)[: settings.MATCHER_BATCH]
+@dataclass
+class _Fill:
+    """A fill as the batch made it: its cash is known, the seller's cost basis not yet read."""
+
+    fill: Fill
+    buy_reserved: int  # the buy order's reservation before the fill
+    at: dt.datetime
+    accepted: dt.datetime  # when its taker's request was sent
+
+
+class _Batch:
+    """The decisions of one batch. The commanders' investor rows and holdings are locked first
+    (the ledger's order), then each command is decided against them as the batch has changed them
+    so far — an order against the cash and shares left after the orders before it, with what its
+    fills bring in — and against the book, which the batch moves as it goes. New orders take
+    placeholder ids (``events.placeholder``) until the event store numbers them."""
+
+    def __init__(self, fund_book: FundBook, now: dt.datetime):
+        self.fund_book, self.book, self.now = fund_book, fund_book.book, now
+        self.fund_id = fund_book.fund_id
+        self.stream = events.market_stream(self.fund_id)
+        self.rules = market_rules()
+        self.steps: list[NewEvent | _Fill] = []  # the batch's events, in order
+
+    def decide(self, commands: list[Command]) -> list[Outcome]:
+        if not commands:
+            return []
+        done = eventstore.earlier(c.key for c in commands)
+        self._lock([c for c in commands if c.key not in done])
+        outcomes, decided = [], {}
+        for c in commands:
+            if c.key in decided:  # the same form twice in one batch
+                outcome = decided[c.key]
+            elif c.key in done:
+                outcome = _repeated(c, done[c.key])
+            else:
+                try:
+                    outcome = self._place(c) if c.kind == PLACE else self._cancel(c)
+                except LedgerError as error:
+                    outcome = Outcome.refused(error)
+            decided[c.key] = outcome
+            outcomes.append(outcome)
+        if not self.steps:
+            return outcomes
+        ids = self._write()
+        return [dataclasses.replace(o, order_id=ids.get(o.order_id, o.order_id)) for o in outcomes]
+
+    def _lock(self, commands: list[Command]) -> None:
+        users = {c.user_id for c in commands}
+        rows = Investor.objects.select_for_update().filter(user_id__in=users).order_by("pk")
+        self.investors, self.cash = {}, {}
+        for user_id, pk, cash in rows.values_list("user_id", "pk", "cash_available"):
+            self.investors[user_id], self.cash[pk] = pk, cash
+        holdings = Holding.objects.select_for_update().filter(
+            fund_id=self.fund_id, investor_id__in=self.cash
         )
-        if new and circuit.halted_until(moment):
-            # While trading is halted nothing matches: orders accepted before the halt wait for
-            # its end (cancels of orders on the book still apply).
-            new = []
-        upto = new[-1][SEQUENCE] if new else checkpoint.last_sequence
-        asked = Order.objects.filter(pk__in=set(cancels), fund_id=fund_book.fund_id)
-        asked = list(asked.values("id", "price", "sequence"))
-        cancelled = [o for o in asked if o["sequence"] <= upto]
-        # An order past this batch is not on the book yet: its cancel waits for a later batch.
-        fund_book.deferred = {o["id"] for o in asked if o["sequence"] > upto}
-        prices = {o[PRICE] for o in new} | {o["price"] for o in cancelled}
-        fund_book.load(prices, upto=checkpoint.last_sequence)
-        fills = []  # (fill, the moment its taker was accepted)
-        place, reserved = fund_book.book.place, fund_book.reserved
-        for pk, investor, side, price, remaining, cash, status, _, placed_at in new:
-            if status != Order.Status.OPEN:
-                continue
-            if side == BUY:
-                reserved[pk] = cash
-            taker = BookOrder(pk, investor, side, price, remaining)
-            fills += [(fill, placed_at) for fill in place(taker)]
-        batch = _trades(fund_book, fills)
-        for order_id in (o["id"] for o in cancelled):
-            if (resting := fund_book.book.cancel(order_id)) is not None:
-                batch.append(_cancel(fund_book, resting, moment))
-        if batch:
-            eventstore.append(*batch)
-            metrics.traded([placed_at for _, placed_at in fills])
-        if new or batch:
-            checkpoint.last_sequence = upto
-            checkpoint.batches += 1
-            checkpoint.save(update_fields=["last_sequence", "batches"])
-        fund_book.batches = checkpoint.batches
-        fund_book.busy = len(new) == settings.MATCHER_BATCH
-        return len(new) + len(cancelled)
+        self.shares = dict(holdings.order_by("investor_id").values_list("investor_id", "held"))
+        self.halted_until = None
+        placing = [c.at or self.now for c in commands if c.kind == PLACE]
+        if placing:
+            fund, market = checks.fund_market(self.fund_id)
+            self.low, self.high = checks.todays_prices(market, fund)
+            self.halted_until = circuit.resume_if_due(max(placing)).halted_until
+        self.fund_book.load({c.price for c in commands})
+
+    def _place(self, c: Command) -> Outcome:
+        investor = self.investors.get(c.user_id)
+        if investor is None:
+            raise LedgerError("Open an investor account first.")
+        moment = c.at or self.now
+        if self.halted_until and self.halted_until > moment:
+            raise LedgerError(
+                f"Trading is halted until {timezone.localtime(self.halted_until):%H:%M}; "
+                "you can still cancel orders."
+            )
+        if not self.low <= c.price <= self.high:
+            raise LedgerError(
+                f"Today's prices must be between {self.low:,} and {self.high:,}.", field="price"
+            )
+        if self.book.has(investor, other_side(c.side), c.price):
+            # No self-trades: they would move nothing but fees and fake a price and a volume.
+            raise LedgerError(
+                "You have an open order on the other side at this price; cancel it first.",
+                field="price",
+            )
+        need = 0
+        if c.side == BUY:
+            need = self.rules.buy_reservation(c.price, c.quantity)
+            if need > self.cash[investor]:
+                raise LedgerError(
+                    f"This order needs {need:,} with the fee; you have {self.cash[investor]:,}.",
+                    field="quantity",
+                )
+            self.cash[investor] -= need
+        else:
+            held = self.shares.get(investor, 0)
+            if c.quantity > held:
+                raise LedgerError(f"You have {held:,} shares free to sell.", field="quantity")
+            self.shares[investor] = held - c.quantity
+        order_id = events.placeholder(len(self.steps))
+        payload = {
+            "order_id": None,  # the event's sequence (events.NUMBERED)
+            "investor_id": investor,
+            "fund_id": self.fund_id,
+            "side": c.side,
+            "price": c.price,
+            "quantity": c.quantity,
+            "cash_reserved": need,
+            "placed_at": moment.isoformat(),
+            "sequence": None,
+        }
+        self.steps.append(
+            NewEvent(
+                events.ORDER_PLACED,
+                self.stream,
+                payload,
+                at=moment,
+                idempotency_key=c.key,
+                actor_id=c.user_id,
+            )
+        )
+        if c.side == BUY:
+            self.fund_book.reserved[order_id] = need
+        # Accepted when the request sent it (or at the moment it was given).
+        accepted = c.at or (dt.datetime.fromtimestamp(c.sent, dt.UTC) if c.sent else moment)
+        for fill in self.book.place(BookOrder(order_id, investor, c.side, c.price, c.quantity)):
+            self._fill(fill, moment, accepted)
+        return Outcome(order_id=order_id)
+
+    def _fill(self, fill: Fill, moment: dt.datetime, accepted: dt.datetime) -> None:
+        """Move the buy's reservation, and credit what the fill brings a commander of this batch
+        (the seller's proceeds, the buyer's refund and shares) for the commands after it."""
+        reserved = self.fund_book.reserved
+        before = reserved[fill.buy_order_id]
+        money = rules.fill_money(
+            self.rules,
+            price=fill.price,
+            quantity=fill.quantity,
+            buy_remaining=fill.buy_remaining,
+            buy_reserved=before,
+        )
+        if fill.quantity == fill.buy_remaining:  # the buy is filled: nothing left reserved
+            del reserved[fill.buy_order_id]
+        else:
+            reserved[fill.buy_order_id] = before - money.spent
+        if fill.seller_id in self.cash:
+            self.cash[fill.seller_id] += fill.price * fill.quantity - money.seller_fee
+        if fill.buyer_id in self.cash:
+            self.cash[fill.buyer_id] += money.refund
+            self.shares[fill.buyer_id] = self.shares.get(fill.buyer_id, 0) + fill.quantity
+        self.steps.append(_Fill(fill, before, moment, accepted))
+
+    def _cancel(self, c: Command) -> Outcome:
+        investor = self.investors.get(c.user_id)
+        resting = self.book.get(c.order_id)
+        if resting is None or resting.investor_id != investor:
+            raise LedgerError("This order is no longer open.", field="order")
+        self.book.cancel(c.order_id)
+        released = self.fund_book.reserved.pop(c.order_id, 0)
+        if resting.side == BUY:
+            self.cash[investor] += released
+        else:
+            self.shares[investor] = self.shares.get(investor, 0) + resting.remaining
+        payload = {
+            "order_id": c.order_id,
+            "investor_id": investor,
+            "fund_id": self.fund_id,
+            "side": resting.side,
+            "cash_released": released,
+            "shares_released": resting.remaining if resting.side == SELL else 0,
+        }
+        self.steps.append(
+            NewEvent(
+                events.ORDER_CANCELLED,
+                self.stream,
+                payload,
+                at=c.at or self.now,
+                idempotency_key=c.key,
+                actor_id=c.user_id,
+            )
+        )
+        return Outcome(order_id=c.order_id)
+
+    def _write(self) -> dict[int, int]:
+        """Append the batch's events, the trades' cost basis read under lock; give the book's new
+        orders their ids. Returns each placeholder's id."""
+        fills = [step for step in self.steps if isinstance(step, _Fill)]
+        holdings = self._holdings(fills) if fills else {}
+        batch = [self._trade(s, holdings) if isinstance(s, _Fill) else s for s in self.steps]
+        stored = eventstore.append(*batch)
+        ids = {
+            events.placeholder(index): event.payload["order_id"]
+            for index, event in enumerate(stored)
+            if event.type == events.ORDER_PLACED
+        }
+        self.book.renumber(ids)
+        reserved = self.fund_book.reserved
+        for old in ids.keys() & reserved.keys():
+            reserved[ids[old]] = reserved.pop(old)
+        if fills:
+            metrics.traded([step.accepted for step in fills])
+        return ids
+
+    def _holdings(self, fills: list[_Fill]) -> dict[int, list[int]]:
+        """Everyone the fills touch, locked in the ledger's order (investors, then holdings), and
+        each one's holding as ``[cost basis, shares held and reserved]``."""
+        people = {s.fill.buyer_id for s in fills} | {s.fill.seller_id for s in fills}
+        list(Investor.objects.select_for_update().filter(pk__in=people).values_list("pk"))
+        rows = Holding.objects.select_for_update().filter(
+            fund_id=self.fund_id, investor_id__in=people
+        )
+        return {
+            investor: [basis, shares]
+            for investor, basis, shares in rows.values_list(
+                "investor_id", "cost_basis", F("held") + F("reserved")
+            )
+        }
+
+    def _trade(self, step: _Fill, holdings: dict[int, list[int]]) -> NewEvent:
+        fill = step.fill
+        seller = holdings.setdefault(fill.seller_id, [0, 0])
+        terms = rules.trade_terms(
+            self.rules,
+            price=fill.price,
+            quantity=fill.quantity,
+            buy_remaining=fill.buy_remaining,
+            buy_reserved=step.buy_reserved,
+            seller_basis=seller[0],
+            seller_shares=seller[1],
+        )
+        seller[0] -= terms.cost_released
+        seller[1] -= fill.quantity
+        buyer = holdings.setdefault(fill.buyer_id, [0, 0])
+        buyer[0] += terms.spent
+        buyer[1] += fill.quantity
+        payload = events.trade_executed(
+            fill,
+            terms,
+            trade_id=None,
+            fund_id=self.fund_id,
+            low=self.low,
+            high=self.high,
+            day=timezone.localdate(step.at).isoformat(),
+            at=step.at.isoformat(),
+        )
+        return NewEvent(events.TRADE_EXECUTED, self.stream, payload, at=step.at)
 
 
-def _waiting(fund_ids) -> set[int]:
-    """Which of these funds have orders past their checkpoint: two queries for a sweep of them
-    all. Every fund's newest order is read, with no filter on the fund: MariaDB then jumps
-    through the orders' (fund, sequence) index, one step per fund ("using index for group-by"),
-    where ``fund_id IN (…)`` would make it pick the book's index and read every order."""
-    wanted = set(fund_ids)
-    newest = Order.objects.values_list("fund_id").annotate(last=Max("sequence")).order_by()
-    done = dict(
-        MatcherCheckpoint.objects.filter(fund_id__in=wanted).values_list("fund_id", "last_sequence")
-    )
-    return {f for f, last in newest if f in wanted and last > done.get(f, 0)}
+def _repeated(c: Command, done) -> Outcome:
+    """A command whose key is already in the log: the first one's answer (or a refusal when the
+    key was made for someone else or another action)."""
+    try:
+        eventstore.bound(
+            done,
+            actor_id=c.user_id,
+            type_=events.ORDER_PLACED if c.kind == PLACE else events.ORDER_CANCELLED,
+        )
+    except LedgerError as error:
+        return Outcome.refused(error)
+    return Outcome(order_id=done.payload["order_id"])
 
 
 def _checkpoint(fund_id: int) -> MatcherCheckpoint:
@@ -203,67 +466,7 @@ def _checkpoint(fund_id: int) -> MatcherCheckpoint:
     return checkpoint
 
 
-def _trades(fund_book: FundBook, fills) -> list[NewEvent]:
-    """The fills as trade events, their money from ``rules.trade_terms`` with the sellers'
-    holdings (read under lock) and the buys' reservations moved fill by fill."""
-    if not fills:
-        return []
-    fund_id = fund_book.fund_id
-    fund = Fund.objects.get(pk=fund_id)
-    market = Market.objects.filter(fund_id=fund_id).first()
-    r = market_rules()
-    low, high = checks.todays_prices(market, fund)
-    # The ledger's lock order: investors, then their holdings (the sellers' cost basis).
-    people = {f.buyer_id for f, _ in fills} | {f.seller_id for f, _ in fills}
-    list(Investor.objects.select_for_update().filter(pk__in=people).values_list("pk"))
-    holdings = Holding.objects.select_for_update().filter(
-        fund_id=fund_id, investor_id__in={f.seller_id for f, _ in fills}
-    )
-    sellers = {
-        investor: [basis, shares]
-        for investor, basis, shares in holdings.values_list(
-            "investor_id", "cost_basis", F("held") + F("reserved")
-        )
-    }
-    batch = []
-    for fill, moment in fills:
-        day, at = timezone.localdate(moment).isoformat(), moment.isoformat()
-        seller = sellers[fill.seller_id]
-        terms = rules.trade_terms(
-            r,
-            price=fill.price,
-            quantity=fill.quantity,
-            buy_remaining=fill.buy_remaining,
-            buy_reserved=fund_book.reserved[fill.buy_order_id],
-            seller_basis=seller[0],
-            seller_shares=seller[1],
-        )
-        fund_book.reserved[fill.buy_order_id] -= terms.spent + terms.refund
-        if fill.quantity == fill.buy_remaining:  # the buy is filled: nothing left reserved
-            del fund_book.reserved[fill.buy_order_id]
-        seller[0] -= terms.cost_released
-        seller[1] -= fill.quantity
-        payload = events.trade_executed(
-            fill, terms, trade_id=None, fund_id=fund_id, low=low, high=high, day=day, at=at
-        )
-        stream = events.market_stream(fund_id)
-        batch.append(NewEvent(events.TRADE_EXECUTED, stream, payload, at=moment))
-    return batch
-
-
-def _cancel(fund_book: FundBook, order: BookOrder, at: dt.datetime) -> NewEvent:
-    payload = {
-        "order_id": order.order_id,
-        "investor_id": order.investor_id,
-        "fund_id": fund_book.fund_id,
-        "side": order.side,
-        "cash_released": fund_book.reserved.pop(order.order_id, 0),
-        "shares_released": order.remaining if order.side == SELL else 0,
-    }
-    return NewEvent(events.ORDER_CANCELLED, events.market_stream(fund_book.fund_id), payload, at=at)
-
-
-# --- what a request does after accepting an order or a cancel ---------------------------------
+# --- a request's side: hand the matcher a command, wait for its answer ---------------------------
 
 
 _local = threading.local()
@@ -271,8 +474,8 @@ _local = threading.local()
 
 @contextlib.contextmanager
 def inline():
-    """Match inline in this thread whatever ``MARKET_MATCHER`` says (the demo data, loaded before
-    any matcher runs, is matched as it is placed)."""
+    """Decide commands inline in this thread whatever ``MARKET_MATCHER`` says (the demo data,
+    loaded before any matcher runs)."""
     _local.inline = True
     try:
         yield
@@ -280,23 +483,34 @@ def inline():
         _local.inline = False
 
 
-def submitted(fund_id: int, *, cancel: int | None = None, at: dt.datetime | None = None) -> bool:
-    """Hand the fund's new work to its matcher: inline, run the batch now (its own transaction,
-    after the request's) and return True; with streams, add a message once the request's
-    transaction commits and return False (the matcher has not run yet)."""
+def send(command: Command) -> Outcome:
+    """Have ``command`` decided and return the answer: inline, as a batch of one, now; with
+    streams, by the fund's matcher, waiting up to ``MATCHER_REPLY_SECONDS`` for it (then
+    ``Unconfirmed``: the command stays queued)."""
     if settings.MARKET_MATCHER == "inline" or getattr(_local, "inline", False):
-        atomic_with_retry(process)(FundBook(fund_id), cancels=[cancel] if cancel else (), at=at)
-        return True
-    message = {"cancel": str(cancel)} if cancel else {"placed": "1"}
-    transaction.on_commit(lambda: _xadd(fund_id, message))
-    return False
-
-
-def _xadd(fund_id: int, message: dict) -> None:
+        (outcome,) = atomic_with_retry(process)(FundBook(command.fund_id), [command])
+        return outcome
+    reply = f"okcow:market-reply:{uuid.uuid4().hex}"
+    client = redis()
     try:
-        redis().xadd(stream_key(fund_id), message)
-    except Exception:  # the order is accepted; the matcher's sweep finds it without the message
-        logger.exception("could not notify the matcher of fund %s", fund_id)
+        enqueue(dataclasses.replace(command, reply=reply), client)
+        deadline = time.monotonic() + settings.MATCHER_REPLY_SECONDS
+        while (left := deadline - time.monotonic()) > 0:
+            # Short waits: each stays inside the Redis client's socket timeout.
+            if answer := client.blpop([reply], timeout=min(left, 0.3)):
+                return Outcome(**json.loads(answer[1]))
+    except Exception as error:
+        logger.exception("the matcher of fund %s could not be reached", command.fund_id)
+        raise LedgerError("The market cannot take orders right now; try again shortly.") from error
+    raise Unconfirmed(
+        "Sent to the market, not confirmed yet: it shows in your orders once the market has it."
+    )
+
+
+def enqueue(command: Command, client=None) -> None:
+    """Add ``command`` to its fund's stream (no answer awaited: the bench and tests fill queues
+    with it)."""
+    (client or redis()).xadd(stream_key(command.fund_id), command.fields())
 
 
 def redis():
@@ -322,6 +536,8 @@ class Matcher:
         self.owned: dict[int, tuple[int, FundBook]] = {}  # fund id → (epoch, book)
         self.claim_due = self.lease_due = 0.0
         self.funds: set[int] = set()
+        self.backlog: dict[int, list] = {}  # fund id → messages claimed on taking it over
+        self.busy = False  # the last read was full: more is waiting
         self.redis = redis()
         self.renew = self.redis.register_script(_RENEW)
 
@@ -363,70 +579,82 @@ class Matcher:
             if "BUSYGROUP" not in str(error):
                 raise
         self.owned[fund_id] = (checkpoint.epoch, FundBook(fund_id))
-        self.claim_due = 0.0  # claim what its last owner left unacknowledged
+        # What its last owner read and did not acknowledge comes first; its epoch is fenced off.
+        self.backlog[fund_id] = self._claim(fund_id, idle_ms=0)
         logger.info("matcher %s took fund %s (epoch %s)", self.name, fund_id, checkpoint.epoch)
 
     def step(self) -> bool:
-        """One batch for each fund owned that has work (a message, a full last batch, or a sweep
-        due); True when anything was done."""
+        """A batch (or several, of ``MATCHER_BATCH`` each) for every fund owned with commands
+        waiting; True when any was decided. A batch that fails leaves its messages pending: they
+        are claimed again after a lease period."""
         if not self.owned:
             time.sleep(self.lease_ms / 5000)
             return False
-        messages = self._messages()
-        worked, now = False, time.monotonic()
-        due = [
-            fund_id
-            for fund_id, (_, fund_book) in self.owned.items()
-            if now - fund_book.swept >= SWEEP_SECONDS
-        ]
-        waiting = _waiting(due) if due else set()
-        for fund_id in due:
-            self.owned[fund_id][1].swept = now
-        for fund_id, (epoch, fund_book) in list(self.owned.items()):
-            mine = messages.get(fund_id, [])
-            cancels = [int(m[b"cancel"]) for _, m in mine if m.get(b"cancel", b"").isdigit()]
-            cancels += fund_book.deferred
-            if not (mine or cancels or fund_book.busy or fund_id in waiting):
+        worked = False
+        for fund_id, messages in self._messages().items():
+            if fund_id not in self.owned:
                 continue
-            try:
-                done = atomic_with_retry(process)(fund_book, cancels=cancels, epoch=epoch)
-            except LeaseLost:
-                logger.warning("matcher %s: fund %s was taken over", self.name, fund_id)
-                del self.owned[fund_id]
-                continue
-            except Exception:  # the book was reset: the next step reads it again
-                logger.exception("matcher %s: batch of fund %s failed", self.name, fund_id)
-                continue
-            # A deferred cancel's message stays pending: XAUTOCLAIM brings it back later.
-            waiting = {str(order_id).encode() for order_id in fund_book.deferred}
-            done_with = [i for i, m in mine if m.get(b"cancel") not in waiting]
-            if done_with:
-                self.redis.xack(stream_key(fund_id), GROUP, *done_with)
-            worked = worked or bool(done)
+            epoch, fund_book = self.owned[fund_id]
+            for chunk in itertools.batched(messages, settings.MATCHER_BATCH, strict=False):
+                commands = [c for _, message in chunk if (c := Command.read(message))]
+                try:
+                    outcomes = atomic_with_retry(process)(fund_book, commands, epoch=epoch)
+                except LeaseLost:
+                    logger.warning("matcher %s: fund %s was taken over", self.name, fund_id)
+                    del self.owned[fund_id]
+                    break
+                except Exception:  # the book was reset: the next batch reads it again
+                    logger.exception("matcher %s: batch of fund %s failed", self.name, fund_id)
+                    break
+                self._answer(fund_id, [i for i, _ in chunk], zip(commands, outcomes, strict=True))
+                worked = True
         return worked
 
+    def _answer(self, fund_id: int, ids, answers) -> None:
+        """Answer the batch's commands and acknowledge its messages: one Redis transaction, after
+        the batch committed."""
+        pipe = self.redis.pipeline(transaction=True)
+        for command, outcome in answers:
+            if command.reply:
+                pipe.lpush(command.reply, json.dumps(dataclasses.asdict(outcome)))
+                pipe.expire(command.reply, REPLY_SECONDS)
+        pipe.xack(stream_key(fund_id), GROUP, *ids)
+        pipe.execute()
+
+    def _claim(self, fund_id: int, *, idle_ms: int) -> list:
+        """The fund's messages read by a matcher (a dead one, or this one in a batch that failed)
+        and not acknowledged for ``idle_ms``, now ours."""
+        claimed, cursor = [], "0-0"
+        while True:
+            cursor, messages, *_ = self.redis.xautoclaim(
+                stream_key(fund_id), GROUP, self.name, min_idle_time=idle_ms, start_id=cursor
+            )
+            claimed += messages
+            if cursor in (b"0-0", "0-0"):
+                return claimed
+
     def _messages(self) -> dict[int, list]:
-        """What the funds' streams hold for us: what a dead matcher read but did not acknowledge
-        (looked for once a lease period), then new messages — waiting up to 100 ms for them
-        unless a fund has more to do already."""
-        found: dict[int, list] = {}
+        """What the funds' streams hold for us: a fund's backlog from its last owner, what stayed
+        unacknowledged (looked for once a lease period), then new messages — waiting up to 100 ms
+        for them unless there is work already."""
+        found: dict[int, list] = {f: m for f, m in self.backlog.items() if f in self.owned}
+        self.backlog.clear()
         now = time.monotonic()
         if now >= self.claim_due:
             self.claim_due = now + self.lease_ms / 1000
             for fund_id in self.owned:
-                _, claimed, *_ = self.redis.xautoclaim(
-                    stream_key(fund_id), GROUP, self.name, min_idle_time=self.lease_ms, count=1_000
-                )
-                if claimed:
+                if claimed := self._claim(fund_id, idle_ms=self.lease_ms):
                     found.setdefault(fund_id, []).extend(claimed)
-        busy = any(fund_book.busy for _, fund_book in self.owned.values())
         streams = {stream_key(fund_id): ">" for fund_id in self.owned}
+        count = settings.MATCHER_BATCH
         read = self.redis.xreadgroup(
-            GROUP, self.name, streams, count=1_000, block=None if busy or found else 100
+            GROUP, self.name, streams, count=count, block=None if self.busy or found else 100
         )
+        self.busy = False
         for key, messages in read or ():
             fund_id = int(key.decode().rsplit(":", 1)[1])
             found.setdefault(fund_id, []).extend(messages)
+            self.busy = self.busy or len(messages) == count  # more is waiting
         return found
 
     def release(self) -> None:

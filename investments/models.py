@@ -292,20 +292,18 @@ class Market(models.Model):
 
 
 class MatcherCheckpoint(models.Model):
-    """One row per fund: how far its matcher has processed the fund's orders (every order with a
-    ``sequence`` up to ``last_sequence`` is on the book, filled or cancelled), and the ``epoch`` of
-    the lease that may write it — each matcher taking the fund over raises it, so a matcher that
-    lost its lease cannot write a batch (the row is locked and checked in every batch). ``batches``
-    counts the batches written: a matcher whose count is not the row's knows its book in memory is
-    stale (someone else wrote one) and reads it again."""
+    """One row per fund, locked by every batch of its matcher (so a fund's batches run one at a
+    time): the ``epoch`` of the lease that may write it — each matcher taking the fund over raises
+    it, so a matcher that lost its lease cannot write a batch — and ``batches``, the count of
+    batches written: a matcher whose count is not the row's knows its book in memory is stale
+    (someone else wrote one) and reads it again."""
 
     fund = models.OneToOneField(Fund, on_delete=models.PROTECT, primary_key=True)
-    last_sequence = models.BigIntegerField(default=0)
     epoch = models.BigIntegerField(default=0)
     batches = models.BigIntegerField(default=0)
 
     def __str__(self):
-        return f"matcher of fund {self.fund_id} at #{self.last_sequence} (epoch {self.epoch})"
+        return f"matcher of fund {self.fund_id} (epoch {self.epoch}, {self.batches:,} batches)"
 
 
 class CircuitBreaker(models.Model):

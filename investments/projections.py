@@ -25,7 +25,6 @@ from django.db.models import Q
 from config.db import delete_rows, insert_rows
 from config.scale import bulk_load
 
-from .domain.events import ORDER_PLACED
 from .domain.state import State, touched
 from .models import (
     CircuitBreaker,
@@ -196,11 +195,12 @@ BREAKER_COLUMNS = (("day", DAY), ("levels_fired", PLAIN), ("halted_until", MOMEN
 def prepare(events: list[tuple[str, dict]]) -> Pending:
     """Read and lock (``SELECT … FOR UPDATE``) the projection rows ``(type, payload)`` events
     change, in the caller's transaction: what ``Pending.apply`` then changes. An id the events take
-    from their sequence (None until numbered) is a new row, which nobody else can hold."""
+    from their sequence (None until numbered, or a reference to an order placed earlier in the
+    batch: ``events.placeholder``) is a new row, which nobody else can hold."""
     zero = touched(events)
     state, before = State(), {}
     for table in TABLES:
-        read = {key for key in getattr(zero, table.attr).read if key is not None}
+        read = {key for key in getattr(zero, table.attr).read if not _unnumbered(key)}
         if read:
             rows = table.model.objects.select_for_update().filter(table.where(read))
             entries = getattr(state, table.attr)
@@ -218,6 +218,10 @@ def prepare(events: list[tuple[str, dict]]) -> Pending:
         breaker = CircuitBreaker.objects.select_for_update().filter(pk=1).first()
         state.breaker = _breaker_entry(breaker) if breaker else {}
     return Pending(state, before, fee=fee if zero.fee else False, breaker=bool(zero.breaker))
+
+
+def _unnumbered(key) -> bool:
+    return key is None or (isinstance(key, int) and key < 0)
 
 
 @dataclass
@@ -246,12 +250,6 @@ class Pending:
             FeeAccount.objects.filter(pk=self.fee.pk).update(balance=state.fee)
         if self.breaker:
             CircuitBreaker.objects.update_or_create(pk=1, defaults=_breaker_row(state.breaker))
-
-
-def placed_order(payload: dict) -> Order:
-    """The ``Order`` row an ``order_placed`` event writes, as ``ORDERS`` maps it (no query)."""
-    key = payload["order_id"]
-    return Order(**ORDERS.row(key, touched([(ORDER_PLACED, payload)]).orders[key]))
 
 
 def _upsert(table: Table, entries) -> None:

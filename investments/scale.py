@@ -27,7 +27,7 @@ from . import checks, eventstore, projections
 from .domain import events, rules
 from .domain.orderbook import BUY, SELL, BookOrder, OrderBook, other_side
 from .domain.state import State
-from .models import Event, Investor, LedgerSequence, MatcherCheckpoint
+from .models import Event, Investor, LedgerSequence
 
 DAYS = 730
 BASE_PRICE = 10_000
@@ -414,12 +414,6 @@ def seed(sizes: Sizes, users: list[int]) -> None:
     _insert_events(sim.events, have)
     with transaction.atomic():
         projections.write(sim.state)
-        # The simulation matched every order as it was placed: each fund's matcher starts after.
-        for fund_id in sim.funds:
-            orders = [o["sequence"] for o in sim.state.orders.values() if o["fund_id"] == fund_id]
-            MatcherCheckpoint.objects.update_or_create(
-                fund_id=fund_id, defaults={"last_sequence": max(orders, default=0)}
-            )
 
 
 def _insert_events(events: list[tuple], have: int) -> None:

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 from . import market, selectors, services
 from .checks import LedgerError
 from .forms import AmountForm, CancelForm, MomentForm, OrderForm, RedeemForm, SubscribeForm
+from .matcher import Unconfirmed
 from .models import Fund, Investor
 
 
@@ -179,6 +180,9 @@ def place_order(request, fund_id: int):
                 quantity=data["quantity"],
                 idempotency_key=data["idempotency_key"],
             )
+        except Unconfirmed as waiting:
+            messages.info(request, waiting.message)
+            return redirect("investments:market", fund_id=fund_id)
         except LedgerError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
@@ -200,15 +204,13 @@ def cancel_order(request, fund_id: int):
     error_text = "You have no such order."
     if form.is_valid():
         try:
-            order = market.cancel_order(user=request.user, order_id=form.cleaned_data["order"])
+            market.cancel_order(user=request.user, order_id=form.cleaned_data["order"])
+        except Unconfirmed as waiting:
+            messages.info(request, waiting.message)
+            return redirect("investments:market", fund_id=fund.pk)
         except LedgerError as error:
             error_text = error.message
         else:
-            messages.success(
-                request,
-                "Order cancelled; what it held is released."
-                if order.status == order.Status.CANCELLED
-                else "Cancel requested: what the order holds is released in a moment.",
-            )
+            messages.success(request, "Order cancelled; what it held is released.")
             return redirect("investments:market", fund_id=fund.pk)
     return _market_refusal(request, fund, OrderForm(), cancel_error=error_text)

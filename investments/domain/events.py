@@ -111,10 +111,28 @@ NUMBERED: dict[str, tuple[str, ...]] = {
 }
 
 
-def numbered(type_: str, payload: dict, sequence: int) -> dict:
-    """``payload`` with the ids it takes from its event's ``sequence`` filled in."""
-    empty = [name for name in NUMBERED.get(type_, ()) if payload[name] is None]
-    return {**payload, **dict.fromkeys(empty, sequence)} if empty else payload
+# Within one batch an event may refer to an order placed by an earlier event of the same batch,
+# before either is numbered: by -(that event's index in the batch + 1) (the matcher's batches).
+REFERENCES: dict[str, tuple[str, ...]] = {
+    TRADE_EXECUTED: ("buy_order_id", "sell_order_id"),
+    ORDER_CANCELLED: ("order_id",),
+}
+
+
+def placeholder(index: int) -> int:
+    """The id a batch's events use for the order its event at ``index`` places."""
+    return -(index + 1)
+
+
+def numbered(type_: str, payload: dict, sequence: int, first: int | None = None) -> dict:
+    """``payload`` with the ids it takes from its event's ``sequence`` filled in, and (``first``:
+    the batch's first number) its references to orders placed earlier in the batch resolved."""
+    filled = {name: sequence for name in NUMBERED.get(type_, ()) if payload[name] is None}
+    if first is not None:
+        for name in REFERENCES.get(type_, ()):
+            if payload[name] < 0:
+                filled[name] = first - payload[name] - 1
+    return {**payload, **filled} if filled else payload
 
 
 class InvalidEvent(ValueError):

@@ -123,3 +123,10 @@ class OrderBook:
     def has(self, investor_id: int, side: str, price: int) -> bool:
         """Whether the investor has an order resting on ``side`` at ``price`` (self-trade check)."""
         return (investor_id, side, price) in self._owners
+
+    def renumber(self, ids: dict[int, int]) -> None:
+        """Give resting orders their final ids (old id → new id), keeping their places."""
+        for old, new in ids.items():
+            if (order := self._orders.pop(old, None)) is not None:
+                order.order_id = new
+                self._orders[new] = order

@@ -133,11 +133,30 @@ def fall_percent(previous_close: Decimal, value: Decimal) -> Decimal:
 
 
 @dataclass(frozen=True)
-class TradeTerms:
+class FillMoney:
     buyer_fee: int
     seller_fee: int
     spent: int  # taken from the buy order's reservation: value and the buyer's fee
     refund: int  # what the buy order no longer needs, back to the buyer when it completes
+
+
+def fill_money(
+    rules: MarketRules, *, price: int, quantity: int, buy_remaining: int, buy_reserved: int
+) -> FillMoney:
+    """The cash of one fill of ``quantity`` at ``price`` (``buy_*``: the buy order before it)."""
+    value = price * quantity
+    buyer_fee = seller_fee = rules.fee(value)
+    spent = value + buyer_fee
+    return FillMoney(
+        buyer_fee=buyer_fee,
+        seller_fee=seller_fee,
+        spent=spent,
+        refund=buy_reserved - spent if quantity == buy_remaining else 0,
+    )
+
+
+@dataclass(frozen=True)
+class TradeTerms(FillMoney):
     cost_released: int  # the seller's cost basis leaving with the shares
 
 
@@ -153,14 +172,15 @@ def trade_terms(
 ) -> TradeTerms:
     """The money of one fill of ``quantity`` at ``price``: ``buy_*`` is the buy order before the
     fill, ``seller_*`` the seller's holding (cost basis, shares held and reserved)."""
-    value = price * quantity
-    buyer_fee = seller_fee = rules.fee(value)
-    spent = value + buyer_fee
+    money = fill_money(
+        rules,
+        price=price,
+        quantity=quantity,
+        buy_remaining=buy_remaining,
+        buy_reserved=buy_reserved,
+    )
     return TradeTerms(
-        buyer_fee=buyer_fee,
-        seller_fee=seller_fee,
-        spent=spent,
-        refund=buy_reserved - spent if quantity == buy_remaining else 0,
+        **vars(money),
         cost_released=cost_released(
             cost_basis=seller_basis, shares_held=seller_shares, shares_leaving=quantity
         ),

@@ -43,3 +43,13 @@ def test_a_fund_nobody_can_trade_is_reported_as_missing_data(db):
     fund = fund_with_copyright(base_price=10_000)
     with pytest.raises(figures.MissingData, match="holders"):
         figures.order_plan(fund.pk)
+
+
+@pytest.mark.matcher
+@pytest.mark.django_db(transaction=True)
+def test_the_matcher_row_decides_a_queue_filled_first(settings, fund):
+    settings.MARKET_MATCHER = "stream"
+    run = figures.matcher_run(20, fund_id=fund.pk)
+    assert (run.commands, run.placed, run.trades) == (20, 20, 10)
+    assert run.rate > 0
+    assert replay.audit() == []

@@ -57,6 +57,8 @@ def test_bench_runs_end_to_end_and_prints_the_table(tmp_path):
         "1",
         "--orders",
         "20",
+        "--matcher-orders",
+        "200",
         "--out",
         str(out),
         "--only",
