@@ -122,12 +122,20 @@ def once[T](
         return None, done
 
 
-def append(*batch: NewEvent) -> list[Event]:
+def prepare(*batch: NewEvent) -> projections.Pending:
+    """Lock the projection rows ``batch`` will change (``projections.prepare``) and hand them over
+    before appending, for a caller whose payloads need what those rows hold: the matcher's trades
+    take each seller's cost basis from them. Pass the result to ``append`` with the same batch."""
+    return projections.prepare([(new.type, new.payload) for new in batch])
+
+
+def append(*batch: NewEvent, prepared: projections.Pending | None = None) -> list[Event]:
     """Append ``batch`` as the next events of the ledger, project it and store its postings; returns
-    the events as stored (numbered, their ids filled in)."""
+    the events as stored (numbered, their ids filled in). ``prepared``: its rows, from ``prepare``
+    (the rows an event touches do not depend on the amounts in it)."""
     for new in batch:
         events.check(new.type, new.payload)
-    pending = projections.prepare([(new.type, new.payload) for new in batch])
+    pending = prepared or prepare(*batch)
     last = _allocate(len(batch))
     # One MAX per stream (a batch has one to three): with an equality MariaDB reads the last
     # entry of the (stream, version) index; grouped over ``stream IN (…)`` it reads them all.

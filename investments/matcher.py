@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from config.db import atomic_with_retry
@@ -201,7 +200,7 @@ class _Fill:
     """A fill as the batch made it: its cash is known, the seller's cost basis not yet read."""
 
     fill: Fill
-    buy_reserved: int  # the buy order's reservation before the fill
+    money: rules.FillMoney
     at: dt.datetime
     accepted: dt.datetime  # when its taker's request was sent
 
@@ -346,7 +345,7 @@ class _Batch:
         if fill.buyer_id in self.cash:
             self.cash[fill.buyer_id] += money.refund
             self.shares[fill.buyer_id] = self.shares.get(fill.buyer_id, 0) + fill.quantity
-        self.steps.append(_Fill(fill, before, moment, accepted))
+        self.steps.append(_Fill(fill, money, moment, accepted))
 
     def _cancel(self, c: Command) -> Outcome:
         investor = self.investors.get(c.user_id)
@@ -380,12 +379,13 @@ class _Batch:
         return Outcome(order_id=c.order_id)
 
     def _write(self) -> dict[int, int]:
-        """Append the batch's events, the trades' cost basis read under lock; give the book's new
-        orders their ids. Returns each placeholder's id."""
-        fills = [step for step in self.steps if isinstance(step, _Fill)]
-        holdings = self._holdings(fills) if fills else {}
-        batch = [self._trade(s, holdings) if isinstance(s, _Fill) else s for s in self.steps]
-        stored = eventstore.append(*batch)
+        """Append the batch's events, the trades' cost released worked out from the sellers'
+        holdings as the event store locks them; give the book's new orders their ids. Returns
+        each placeholder's id."""
+        batch = [self._trade(s) if isinstance(s, _Fill) else s for s in self.steps]
+        pending = eventstore.prepare(*batch)
+        self._cost_released(batch, pending.state.holdings)
+        stored = eventstore.append(*batch, prepared=pending)
         ids = {
             events.placeholder(index): event.payload["order_id"]
             for index, event in enumerate(stored)
@@ -395,44 +395,15 @@ class _Batch:
         reserved = self.fund_book.reserved
         for old in ids.keys() & reserved.keys():
             reserved[ids[old]] = reserved.pop(old)
-        if fills:
-            metrics.traded([step.accepted for step in fills])
+        if accepted := [s.accepted for s in self.steps if isinstance(s, _Fill)]:
+            metrics.traded(accepted)
         return ids
 
-    def _holdings(self, fills: list[_Fill]) -> dict[int, list[int]]:
-        """Everyone the fills touch, locked in the ledger's order (investors, then holdings), and
-        each one's holding as ``[cost basis, shares held and reserved]``."""
-        people = {s.fill.buyer_id for s in fills} | {s.fill.seller_id for s in fills}
-        list(Investor.objects.select_for_update().filter(pk__in=people).values_list("pk"))
-        rows = Holding.objects.select_for_update().filter(
-            fund_id=self.fund_id, investor_id__in=people
-        )
-        return {
-            investor: [basis, shares]
-            for investor, basis, shares in rows.values_list(
-                "investor_id", "cost_basis", F("held") + F("reserved")
-            )
-        }
-
-    def _trade(self, step: _Fill, holdings: dict[int, list[int]]) -> NewEvent:
-        fill = step.fill
-        seller = holdings.setdefault(fill.seller_id, [0, 0])
-        terms = rules.trade_terms(
-            self.rules,
-            price=fill.price,
-            quantity=fill.quantity,
-            buy_remaining=fill.buy_remaining,
-            buy_reserved=step.buy_reserved,
-            seller_basis=seller[0],
-            seller_shares=seller[1],
-        )
-        seller[0] -= terms.cost_released
-        seller[1] -= fill.quantity
-        buyer = holdings.setdefault(fill.buyer_id, [0, 0])
-        buyer[0] += terms.spent
-        buyer[1] += fill.quantity
+    def _trade(self, step: _Fill) -> NewEvent:
+        """A fill's event; its cost released is filled in once the holdings are locked."""
+        terms = rules.TradeTerms(**vars(step.money), cost_released=0)
         payload = events.trade_executed(
-            fill,
+            step.fill,
             terms,
             trade_id=None,
             fund_id=self.fund_id,
@@ -442,6 +413,31 @@ class _Batch:
             at=step.at.isoformat(),
         )
         return NewEvent(events.TRADE_EXECUTED, self.stream, payload, at=step.at)
+
+    def _cost_released(self, batch: list[NewEvent], holdings: dict) -> None:
+        """Each trade's cost released (``rules.cost_released``), from the seller's holding as
+        the batch's trades before it have left it: ``[cost basis, shares held and reserved]``."""
+        moving: dict[int, list[int]] = {}
+
+        def holding(investor: int) -> list[int]:
+            if investor not in moving:
+                row = holdings.get((investor, self.fund_id))
+                shares = row["held"] + row["reserved"] if row else 0
+                moving[investor] = [row["cost_basis"] if row else 0, shares]
+            return moving[investor]
+
+        for new in batch:
+            if new.type != events.TRADE_EXECUTED:
+                continue
+            p = new.payload
+            seller, buyer = holding(p["seller_id"]), holding(p["buyer_id"])
+            p["cost_released"] = rules.cost_released(
+                cost_basis=seller[0], shares_held=seller[1], shares_leaving=p["quantity"]
+            )
+            seller[0] -= p["cost_released"]
+            seller[1] -= p["quantity"]
+            buyer[0] += p["spent"]
+            buyer[1] += p["quantity"]
 
 
 def _repeated(c: Command, done) -> Outcome:
@@ -633,6 +629,23 @@ class Matcher:
             if cursor in (b"0-0", "0-0"):
                 return claimed
 
+    def _tidy(self, fund_id: int) -> None:
+        """Drop what the fund's stream no longer needs: the entries every matcher is done with
+        (those before the oldest one still pending, or before the last one delivered) and the
+        consumers of matchers gone with nothing pending. Once a lease period, and on release."""
+        key = stream_key(fund_id)
+        (group,) = [g for g in self.redis.xinfo_groups(key) if g["name"] == GROUP.encode()]
+        pending = self.redis.xpending(key, GROUP)
+        self.redis.xtrim(
+            key,
+            minid=pending["min"] if pending["pending"] else group["last-delivered-id"],
+            approximate=False,
+        )
+        for consumer in self.redis.xinfo_consumers(key, GROUP):
+            gone = consumer["name"] != self.name.encode() and consumer["idle"] > self.lease_ms
+            if gone and not consumer["pending"]:
+                self.redis.xgroup_delconsumer(key, GROUP, consumer["name"])
+
     def _messages(self) -> dict[int, list]:
         """What the funds' streams hold for us: a fund's backlog from its last owner, what stayed
         unacknowledged (looked for once a lease period), then new messages — waiting up to 100 ms
@@ -645,6 +658,7 @@ class Matcher:
             for fund_id in self.owned:
                 if claimed := self._claim(fund_id, idle_ms=self.lease_ms):
                     found.setdefault(fund_id, []).extend(claimed)
+                self._tidy(fund_id)
         streams = {stream_key(fund_id): ">" for fund_id in self.owned}
         count = settings.MATCHER_BATCH
         read = self.redis.xreadgroup(
@@ -659,6 +673,7 @@ class Matcher:
 
     def release(self) -> None:
         for fund_id in list(self.owned):
+            self._tidy(fund_id)
             if self.redis.get(lease_key(fund_id)) == self.name.encode():
                 self.redis.delete(lease_key(fund_id))
         self.owned.clear()

@@ -105,6 +105,7 @@ def test_queued_orders_are_decided_in_batches_exactly_as_the_book_says(stream):
     assert placed(keys) == 60
     assert stored_trades(fund) == expected_trades(fund) and Trade.objects.exists()
     assert pending(fund) == 0  # every message acknowledged after its batch committed
+    assert matcher.redis().xlen(matcher.stream_key(fund.pk)) == 1  # done with: trimmed
     assert replay.audit() == []
     assert_invariants()
 
