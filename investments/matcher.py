@@ -23,8 +23,8 @@ Two ways to run it (``MARKET_MATCHER``):
   matcher at a time through a lease in Redis (``SET NX PX``, renewed every loop); taking a fund
   over raises the checkpoint's ``epoch``, which every batch checks under the row lock, so a
   matcher that lost its lease cannot write. The book stays in memory between batches and is read
-  again from the database on takeover, or when another writer moved it (the checkpoint counts
-  batches).
+  again from the database on takeover, or when another writer moved it (each batch gives the
+  checkpoint a new random ``version``).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import itertools
 import json
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -141,11 +142,11 @@ class FundBook:
     book: OrderBook = field(default_factory=OrderBook)
     reserved: dict[int, int] = field(default_factory=dict)  # buy order id → cash still reserved
     loaded: set[int] = field(default_factory=set)  # prices whose levels are on the book
-    batches: int | None = None  # the checkpoint's count of batches this book reflects
+    version: int | None = None  # the checkpoint's version this book reflects
 
     def reset(self) -> None:
         """Forget everything: the next batch reads the book from the database again."""
-        self.book, self.reserved, self.loaded, self.batches = OrderBook(), {}, set(), None
+        self.book, self.reserved, self.loaded, self.version = OrderBook(), {}, set(), None
 
     def load(self, prices: set[int]) -> None:
         missing = prices - self.loaded
@@ -182,13 +183,13 @@ def process(
             checkpoint = _checkpoint(fund_book.fund_id)
             if epoch is not None and checkpoint.epoch != epoch:
                 raise LeaseLost(fund_book.fund_id)
-            if fund_book.batches != checkpoint.batches:
+            if fund_book.version != checkpoint.version:
                 fund_book.reset()  # another writer moved the book since (or it was never read)
             outcomes = _Batch(fund_book, now or timezone.now()).decide(list(commands))
             if commands:
-                checkpoint.batches += 1
-                checkpoint.save(update_fields=["batches"])
-            fund_book.batches = checkpoint.batches
+                checkpoint.version = secrets.randbits(62)
+                checkpoint.save(update_fields=["version"])
+            fund_book.version = checkpoint.version
             return outcomes
     except BaseException:
         fund_book.reset()  # it may hold what did not commit
@@ -224,18 +225,19 @@ class _Batch:
             return []
         done = eventstore.earlier(c.key for c in commands)
         self._lock([c for c in commands if c.key not in done])
-        outcomes, decided = [], {}
+        outcomes, applied = [], {}
         for c in commands:
-            if c.key in decided:  # the same form twice in one batch
-                outcome = decided[c.key]
+            if c.key in applied:  # the same form twice in one batch: what the first one did
+                outcome = applied[c.key]
             elif c.key in done:
                 outcome = _repeated(c, done[c.key])
             else:
                 try:
                     outcome = self._place(c) if c.kind == PLACE else self._cancel(c)
                 except LedgerError as error:
-                    outcome = Outcome.refused(error)
-            decided[c.key] = outcome
+                    outcome = Outcome.refused(error)  # a refusal leaves its key free
+                else:
+                    applied[c.key] = outcome
             outcomes.append(outcome)
         if not self.steps:
             return outcomes
@@ -466,6 +468,10 @@ def _checkpoint(fund_id: int) -> MatcherCheckpoint:
 
 
 _local = threading.local()
+# Inline, each process keeps the books it built (a deep price level is read once, not per order);
+# the checkpoint's version tells a batch when another process or a rollback made one stale.
+_inline_books: dict[int, FundBook] = {}
+_inline_lock = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -484,7 +490,9 @@ def send(command: Command) -> Outcome:
     streams, by the fund's matcher, waiting up to ``MATCHER_REPLY_SECONDS`` for it (then
     ``Unconfirmed``: the command stays queued)."""
     if settings.MARKET_MATCHER == "inline" or getattr(_local, "inline", False):
-        (outcome,) = atomic_with_retry(process)(FundBook(command.fund_id), [command])
+        with _inline_lock:  # one batch at a time in this process: they share the books
+            fund_book = _inline_books.setdefault(command.fund_id, FundBook(command.fund_id))
+            (outcome,) = atomic_with_retry(process)(fund_book, [command])
         return outcome
     reply = f"okcow:market-reply:{uuid.uuid4().hex}"
     client = redis()

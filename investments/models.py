@@ -93,7 +93,22 @@ class Posting(AppendOnly):
     class Meta:
         ordering = ["sequence", "id"]
         indexes = [
-            models.Index(fields=["investor_id", "fund_id", "occurred_at"], name="posting_investor"),
+            # Covering: an investor's sums up to a moment (a past portfolio, "had open orders")
+            # read this index only, never the rows — a busy investor has thousands of postings,
+            # each a random read of its row otherwise.
+            models.Index(
+                fields=[
+                    "investor_id",
+                    "occurred_at",
+                    "fund_id",
+                    "available",
+                    "reserved",
+                    "held",
+                    "held_reserved",
+                    "cost_basis",
+                ],
+                name="posting_investor_sums",
+            ),
             # "My history": what touched an investor, newest first.
             models.Index(
                 fields=["investor_id", "-occurred_at", "-sequence"], name="posting_investor_time"
@@ -294,16 +309,16 @@ class Market(models.Model):
 class MatcherCheckpoint(models.Model):
     """One row per fund, locked by every batch of its matcher (so a fund's batches run one at a
     time): the ``epoch`` of the lease that may write it — each matcher taking the fund over raises
-    it, so a matcher that lost its lease cannot write a batch — and ``batches``, the count of
-    batches written: a matcher whose count is not the row's knows its book in memory is stale
-    (someone else wrote one) and reads it again."""
+    it, so a matcher that lost its lease cannot write a batch — and ``version``, a random number
+    each batch writes anew: a matcher whose book in memory was built at another version knows it
+    is stale (someone else wrote a batch, or its own batch was rolled back) and reads it again."""
 
     fund = models.OneToOneField(Fund, on_delete=models.PROTECT, primary_key=True)
     epoch = models.BigIntegerField(default=0)
-    batches = models.BigIntegerField(default=0)
+    version = models.BigIntegerField(default=0)
 
     def __str__(self):
-        return f"matcher of fund {self.fund_id} (epoch {self.epoch}, {self.batches:,} batches)"
+        return f"matcher of fund {self.fund_id} (epoch {self.epoch})"
 
 
 class CircuitBreaker(models.Model):

@@ -18,11 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 
 from django.db import connection
 from django.db.models import Q
 
-from config.db import delete_rows, insert_rows
+from config.db import delete_rows, insert_rows, raw_rows
 from config.scale import bulk_load
 
 from .domain.state import State, touched
@@ -256,41 +257,41 @@ def _upsert(table: Table, entries) -> None:
     """Insert ``(key, value)`` entries, or update the rows already there: one multi-row
     statement per 5,000 (``config.db.insert_rows``)."""
     values = _db_values(table)
-    insert_rows(
-        table.model,
-        (*table.key, *table.fields),
-        (values(key, value) for key, value in entries),
-        update=table.fields,
-    )
+    _write(table, (values(key, value) for key, value in entries))
+
+
+def _write(table: Table, rows) -> None:
+    """Insert ``_db_values`` rows, or update the rows already there."""
+    insert_rows(table.model, table.names, rows, update=table.fields)
 
 
 def _db_values(table: Table):
-    """A function from a State entry to its row as the driver takes it (``Table.row``, with
-    moments, days and decimals adapted), without a dict per row: a rebuild writes millions."""
-    ops = connection.ops
-    adapt = {
-        MOMENT: lambda v: ops.adapt_datetimefield_value(datetime.fromisoformat(v)),
-        DAY: lambda v: ops.adapt_datefield_value(date.fromisoformat(v)),
-        DECIMAL: lambda v: ops.adapt_decimalfield_value(Decimal(v)),
+    """A function from a State entry to its row as a plain tuple in ``Table.names`` order, in the
+    one form the driver both takes on a write and hands back on a read (``config.db.raw_rows``):
+    moments as naive datetimes in the connection's time zone (what Django stores), days as
+    dates, decimals as ``Decimal``. So a rebuild compares its replay with the tables row by row
+    and writes only the rows that differ. No dict per row: a rebuild makes a million."""
+    zone = connection.timezone
+    convert = {
+        MOMENT: lambda v: datetime.fromisoformat(v).astimezone(zone).replace(tzinfo=None),
+        DAY: date.fromisoformat,
+        DECIMAL: Decimal,
     }
-    key_kind = adapt.get(table.key_kind)
-    columns = [(name, adapt.get(kind)) for name, _, kind in table.columns]
     several = len(table.key) > 1
+    names = [name for name, _, _ in table.columns]
+    kinds = [table.key_kind] * len(table.key) + [kind for _, _, kind in table.columns]
+    # (position in the row, conversion) of the columns that need one.
+    converted = [(i, convert[kind]) for i, kind in enumerate(kinds) if kind in convert]
+    get = itemgetter(*names) if len(names) > 1 else lambda value: (value[names[0]],)
+    if table.scalar:
+        get = lambda value: (value,)  # noqa: E731 - the entry is the one column
 
     def values(key, value) -> tuple:
-        keys = key if several else (key,)
-        if key_kind is not None:
-            keys = tuple(key_kind(k) for k in keys)
-        if table.scalar:
-            ((_, convert),) = columns
-            return (*keys, value if convert is None else convert(value))
-        return (
-            *keys,
-            *(
-                value[name] if convert is None or value[name] is None else convert(value[name])
-                for name, convert in columns
-            ),
-        )
+        row = [*key, *get(value)] if several else [key, *get(value)]
+        for i, conversion in converted:
+            if row[i] is not None:
+                row[i] = conversion(row[i])
+        return tuple(row)
 
     return values
 
@@ -346,17 +347,23 @@ def comparable(state: State) -> dict:
 
 
 BATCH = 5_000
-# Written again whole: few rows each. Reconciled in place (almost every row of a big log):
-# upserted, then the rows the log does not have are deleted; a row already right costs the
-# database a lookup, not a rewrite.
+# Written again whole: few rows each. Reconciled in place (almost every row of a big log): read
+# and compared with the replay, then only the rows that differ written and the rows the log
+# does not have deleted.
 RECONCILED = (HOLDINGS, ORDERS, TRADES)
 
 
-def write(state: State) -> None:
-    """Make every projection row equal ``state``, in the caller's transaction. On MariaDB the
-    per-row foreign-key checks are off meanwhile (the rows come from the reducer, right by
-    construction; parents are written again under children that stay)."""
-    with bulk_load(unique_checks=True), connection.cursor() as cursor:
+def write(state: State) -> int:
+    """Make every projection row equal ``state``, in the caller's transaction; returns how many
+    rows of the reconciled tables it wrote or deleted (none when they were right already).
+
+    Rows known to be new (the small tables after their DELETE, the reconciled tables' missing
+    rows) are plain INSERTs with MariaDB's per-row unique and foreign-key checks off (the rows
+    come from the reducer, right by construction; parents are written again under children that
+    stay). The rows that changed are upserted afterwards, with the unique checks on: they are
+    how an upsert finds its row."""
+    mended, stale, gone = 0, {}, {}
+    with bulk_load(), connection.cursor() as cursor:
         for model in (CircuitBreaker, FeeAccount, *(t.model for t in reversed(TABLES))):
             if not any(t.model is model for t in RECONCILED):
                 # One DELETE per table: the ORM's delete() would first read every row to check
@@ -364,20 +371,39 @@ def write(state: State) -> None:
                 table = connection.ops.quote_name(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
         for table in TABLES:
-            _upsert(table, getattr(state, table.attr).items())
+            entries = getattr(state, table.attr)
+            if table in RECONCILED:
+                stale[table], new, gone[table] = _differences(table, entries)
+                mended += len(stale[table]) + len(new) + len(gone[table])
+            else:
+                new = map(_db_values(table), entries.keys(), entries.values())
+            insert_rows(table.model, table.names, new)
+    with bulk_load(unique_checks=True):
+        for table in RECONCILED:
+            _write(table, stale[table])
         for table in reversed(RECONCILED):
-            _delete_missing(table, getattr(state, table.attr).keys())
+            delete_rows(table.model, gone[table])
         if state.fee:
             FeeAccount.objects.create(balance=state.fee)
         if state.breaker:
             CircuitBreaker.objects.create(pk=1, **_breaker_row(state.breaker))
+    return mended
 
 
-def _delete_missing(table: Table, keep) -> None:
-    keep = set(keep)
-    values = table.model.objects.values_list("pk", *table.key).order_by()
-    if len(table.key) == 1:
-        gone = (pk for pk, key in values.iterator(chunk_size=BATCH) if key not in keep)
-    else:
-        gone = (pk for pk, *key in values.iterator(chunk_size=BATCH) if tuple(key) not in keep)
-    delete_rows(table.model, gone)
+def _differences(table: Table, entries: dict) -> tuple[list[tuple], list[tuple], list]:
+    """The rows of ``entries`` the table holds otherwise and those it lacks (``_db_values``
+    rows), and the primary keys of its rows that ``entries`` lack. The table is read as plain
+    tuples in that same form, so a row already right costs one comparison of two tuples, not a
+    write. (The reconciled tables' keys are plain ids, the same in the ``State`` and in the
+    table.)"""
+    values = _db_values(table)
+    wanted = dict(zip(entries.keys(), map(values, entries.keys(), entries.values()), strict=True))
+    key_of = itemgetter(*range(1, 1 + len(table.key)))  # of a row read with its pk first
+    stale, gone = [], []
+    for row in raw_rows(table.model.objects.order_by().values_list("pk", *table.names)):
+        want = wanted.pop(key_of(row), None)
+        if want is None:
+            gone.append(row[0])
+        elif want != row[1:]:
+            stale.append(want)
+    return stale, list(wanted.values()), gone

@@ -31,15 +31,23 @@ class State:
     markets: dict[int, dict] = field(default_factory=dict)
     breaker: dict = field(default_factory=dict)
 
+    # ``market`` and ``holding`` look before they make: a replay calls them a million times, and
+    # ``setdefault`` would build a new empty record each time only to throw it away.
+
     def market(self, fund_id: int) -> dict:
-        return self.markets.setdefault(
-            fund_id, {"last_price": None, "previous_close": None, "day": None, "day_value": 0}
-        )
+        market = self.markets.get(fund_id)
+        if market is None:
+            market = self.markets.setdefault(
+                fund_id, {"last_price": None, "previous_close": None, "day": None, "day_value": 0}
+            )
+        return market
 
     def holding(self, investor_id: int, fund_id: int) -> dict:
-        return self.holdings.setdefault(
-            (investor_id, fund_id), {"held": 0, "reserved": 0, "cost_basis": 0}
-        )
+        key = (investor_id, fund_id)
+        holding = self.holdings.get(key)
+        if holding is None:
+            holding = self.holdings.setdefault(key, {"held": 0, "reserved": 0, "cost_basis": 0})
+        return holding
 
     def mcpi_at(self, moment: datetime) -> Decimal | None:
         best = None
@@ -64,10 +72,17 @@ class State:
 
     def apply(self, type_: str, p: dict) -> None:
         """Apply one event. Payloads carry every computed number: replay never recomputes."""
-        handler = getattr(self, f"_on_{type_}", None)
-        if handler is None:
-            raise ValueError(f"unknown event type {type_!r}")
-        handler(p)
+        self.apply_all(((type_, p),))
+
+    def apply_all(self, events) -> None:
+        """Apply ``(type, payload)`` events in order (a replay's loop: one handler lookup in a
+        dict per event, no method call around it)."""
+        handlers = _HANDLERS
+        for type_, p in events:
+            handler = handlers.get(type_)
+            if handler is None:
+                raise ValueError(f"unknown event type {type_!r}")
+            handler(self, p)
 
     def _on_investor_registered(self, p):
         self.investors[p["investor_id"]] = {"user_id": p["user_id"], "available": 0, "reserved": 0}
@@ -133,63 +148,86 @@ class State:
     # --- the market ---
 
     def _on_order_placed(self, p):
+        # Half of a big log: each value read from the payload once.
+        investor_id, fund_id, side, quantity, cash = (
+            p["investor_id"],
+            p["fund_id"],
+            p["side"],
+            p["quantity"],
+            p["cash_reserved"],
+        )
         self.orders[p["order_id"]] = {
-            "fund_id": p["fund_id"],
-            "investor_id": p["investor_id"],
-            "side": p["side"],
+            "fund_id": fund_id,
+            "investor_id": investor_id,
+            "side": side,
             "price": p["price"],
-            "quantity": p["quantity"],
-            "remaining": p["quantity"],
-            "cash_reserved": p["cash_reserved"],
+            "quantity": quantity,
+            "remaining": quantity,
+            "cash_reserved": cash,
             "status": "open",
             "sequence": p["sequence"],
             "placed_at": p["placed_at"],
         }
-        if p["side"] == "buy":
-            investor = self.investors[p["investor_id"]]
-            investor["available"] -= p["cash_reserved"]
-            investor["reserved"] += p["cash_reserved"]
+        if side == "buy":
+            investor = self.investors[investor_id]
+            investor["available"] -= cash
+            investor["reserved"] += cash
         else:
-            holding = self.holding(p["investor_id"], p["fund_id"])
-            holding["held"] -= p["quantity"]
-            holding["reserved"] += p["quantity"]
+            holding = self.holding(investor_id, fund_id)
+            holding["held"] -= quantity
+            holding["reserved"] += quantity
 
     def _on_trade_executed(self, p):
-        q, value = p["quantity"], p["price"] * p["quantity"]
-        buy, sell = self.orders[p["buy_order_id"]], self.orders[p["sell_order_id"]]
+        # A quarter of a big log: each value read from the payload once.
+        fund_id, price, q, at = p["fund_id"], p["price"], p["quantity"], p["at"]
+        buy_id, sell_id, buyer_id, seller_id = (
+            p["buy_order_id"],
+            p["sell_order_id"],
+            p["buyer_id"],
+            p["seller_id"],
+        )
+        spent, refund, buyer_fee, seller_fee = (
+            p["spent"],
+            p["refund"],
+            p["buyer_fee"],
+            p["seller_fee"],
+        )
+        value, released = price * q, spent + refund
+        buy, sell = self.orders[buy_id], self.orders[sell_id]
         buy["remaining"] -= q
-        buy["cash_reserved"] -= p["spent"] + p["refund"]
+        buy["cash_reserved"] -= released
         sell["remaining"] -= q
-        for order in (buy, sell):
-            if order["remaining"] == 0:
-                order["status"] = "filled"
-        buyer, seller = self.investors[p["buyer_id"]], self.investors[p["seller_id"]]
-        buyer["reserved"] -= p["spent"] + p["refund"]
-        buyer["available"] += p["refund"]
-        seller["available"] += value - p["seller_fee"]
-        sold = self.holding(p["seller_id"], p["fund_id"])
+        if buy["remaining"] == 0:
+            buy["status"] = "filled"
+        if sell["remaining"] == 0:
+            sell["status"] = "filled"
+        buyer, seller = self.investors[buyer_id], self.investors[seller_id]
+        buyer["reserved"] -= released
+        buyer["available"] += refund
+        seller["available"] += value - seller_fee
+        sold = self.holding(seller_id, fund_id)
         sold["reserved"] -= q
         sold["cost_basis"] -= p["cost_released"]
-        bought = self.holding(p["buyer_id"], p["fund_id"])
+        bought = self.holding(buyer_id, fund_id)
         bought["held"] += q
-        bought["cost_basis"] += p["spent"]
-        self.fee += p["buyer_fee"] + p["seller_fee"]
+        bought["cost_basis"] += spent
+        self.fee += buyer_fee + seller_fee
         self.trades[p["trade_id"]] = {
-            "fund_id": p["fund_id"],
-            "buy_order_id": p["buy_order_id"],
-            "sell_order_id": p["sell_order_id"],
-            "price": p["price"],
+            "fund_id": fund_id,
+            "buy_order_id": buy_id,
+            "sell_order_id": sell_id,
+            "price": price,
             "quantity": q,
-            "buyer_fee": p["buyer_fee"],
-            "seller_fee": p["seller_fee"],
-            "buyer_id": p["buyer_id"],
-            "seller_id": p["seller_id"],
-            "executed_at": p["at"],
+            "buyer_fee": buyer_fee,
+            "seller_fee": seller_fee,
+            "buyer_id": buyer_id,
+            "seller_id": seller_id,
+            "executed_at": at,
         }
-        market = self.market(p["fund_id"])
-        market["day_value"] = (market["day_value"] if market["day"] == p["day"] else 0) + 2 * value
-        market["day"] = p["day"]
-        market["last_price"] = p["price"]
+        market, day = self.market(fund_id), p["day"]
+        market["day_value"] = (market["day_value"] if market["day"] == day else 0) + 2 * value
+        market["day"] = day
+        market["last_price"] = price
 
     def _on_order_cancelled(self, p):
         order = self.orders[p["order_id"]]
@@ -212,6 +250,10 @@ class State:
 
     def _on_market_closed(self, p):
         self.market(p["fund_id"])["previous_close"] = p["close"]
+
+
+# Each event type's handler: ``State._on_<type>``.
+_HANDLERS = {name[4:]: fn for name, fn in vars(State).items() if name.startswith("_on_")}
 
 
 # --- what events touch -------------------------------------------------------------------------

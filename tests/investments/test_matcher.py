@@ -16,8 +16,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis as redis_client
 from django.conf import settings
 from django.db import connection
+from django.urls import reverse
 
 from investments import market, matcher, replay, services
 from investments.checks import LedgerError
@@ -295,3 +297,29 @@ def test_a_book_someone_else_moved_is_read_again(stream):
     assert stored_trades(fund) == expected_trades(fund)
     assert replay.audit() == []
     owner.release()
+
+
+def test_the_order_form_says_so_when_the_market_has_not_answered_yet(stream, client):
+    stream.MATCHER_REPLY_SECONDS = 0.2
+    fund = fund_with_copyright(staff=StaffFactory(), base_price=10_000)
+    buyer = investor_with_cash(1_000_000)
+    client.force_login(buyer)
+    data = {"side": "buy", "price": "10000", "quantity": "1", "idempotency_key": "slow"}
+    response = client.post(reverse("investments:order", args=[fund.pk]), data, follow=True)
+    assert response.redirect_chain[-1][1] == 302
+    assert b"not confirmed yet" in response.content
+    assert not Order.objects.exists()  # waiting in the fund's stream
+    matcher.Matcher(lease_seconds=2).run(idle_exit=True)
+    assert Order.objects.get().quantity == 1
+
+
+def test_with_redis_down_the_order_form_refuses_plainly(stream, client, monkeypatch):
+    fund = fund_with_copyright(staff=StaffFactory(), base_price=10_000)
+    client.force_login(investor_with_cash(1_000_000))
+    down = redis_client.Redis(port=1, socket_connect_timeout=0.2)
+    monkeypatch.setattr(matcher, "redis", lambda: down)
+    data = {"side": "buy", "price": "10000", "quantity": "1", "idempotency_key": "down"}
+    response = client.post(reverse("investments:order", args=[fund.pk]), data)
+    assert response.status_code == 400
+    assert b"cannot take orders right now" in response.content
+    assert not Order.objects.exists()

@@ -1,0 +1,88 @@
+"""A matcher batch decides its commands exactly as the same commands decided one at a time would:
+the same answers (refusals and their reasons included), the same events and the same tables.
+Within a batch each command sees the cash and shares the commands before it left, with what their
+fills brought in, and the book they moved."""
+
+import datetime as dt
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase
+
+from investments import matcher, projections, services
+from investments.models import Event
+from tests.factories import StaffFactory, UserFactory
+
+from .helpers import assert_invariants
+
+command = st.one_of(
+    st.tuples(
+        st.just(matcher.PLACE),
+        st.integers(0, 3),  # who
+        st.sampled_from(["buy", "sell"]),
+        st.sampled_from([9_900, 10_000, 10_100, 20_000]),  # 20,000: outside today's range
+        st.integers(1, 12),
+    ),
+    st.tuples(
+        st.just(matcher.CANCEL), st.integers(0, 3), st.just(""), st.integers(0, 5), st.just(0)
+    ),
+)
+
+
+class BatchEqualsOneAtATimeTests(TestCase):
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(command, min_size=1, max_size=25), st.booleans())
+    def test_a_batch_decides_as_its_commands_one_at_a_time(self, commands, repeat):
+        staff = StaffFactory()
+        noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+        fund = services.create_fund(actor=staff, name="Ballads", base_price=10_000)
+        users = [UserFactory() for _ in range(4)]
+        for user in users[:3]:  # the fourth has no investor account
+            services.register_investor(user=user)
+            services.deposit(user=user, amount=150_000)
+            services.subscribe(user=user, fund_id=fund.pk, amount=50_000)  # 5 shares
+        # Orders resting before the batch, for its cancels (each tried by the person named).
+        resting = []
+        for n, (who, side, price) in enumerate([(0, "buy", 9_900), (1, "sell", 10_100)]):
+            first = matcher.Command(
+                matcher.PLACE, fund.pk, users[who].pk, f"r{n}", side=side, price=price, quantity=1
+            )
+            placed = matcher.process(matcher.FundBook(fund.pk), [first])[0]
+            resting.append((placed.order_id, price))
+        batch = []
+        for n, (kind, who, side, number, quantity) in enumerate(commands):
+            at = noon + dt.timedelta(seconds=n)
+            key = uuid.uuid4().hex
+            if kind == matcher.PLACE:
+                batch.append(
+                    matcher.Command(
+                        kind, fund.pk, users[who].pk, key, side, number, quantity, at=at
+                    )
+                )
+            else:
+                order_id, price = resting[number % 2] if number < 4 else (10**9, 9_900)
+                batch.append(
+                    matcher.Command(
+                        kind, fund.pk, users[who].pk, key, price=price, order_id=order_id, at=at
+                    )
+                )
+        if repeat:  # a double submit inside the batch
+            batch.append(batch[0])
+
+        def outcome():
+            events = Event.objects.order_by("sequence").values_list("type", "payload")
+            return list(events), projections.comparable(projections.read())
+
+        savepoint = transaction.savepoint()
+        together = matcher.process(matcher.FundBook(fund.pk), batch)
+        assert_invariants()
+        as_one = outcome()
+        transaction.savepoint_rollback(savepoint)
+
+        book = matcher.FundBook(fund.pk)
+        apart = [matcher.process(book, [c])[0] for c in batch]
+        assert together == apart
+        assert as_one == outcome()
