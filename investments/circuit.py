@@ -30,6 +30,16 @@ def halted_until(moment: dt.datetime | None = None) -> dt.datetime | None:
     return until if until and until > moment else None
 
 
+def halt_at(moment: dt.datetime) -> dt.datetime | None:
+    """When the halt in force at ``moment`` ends, or None when trading is open there (a halt that
+    is due is ended first, as ``resume_if_due``). One plain read when nothing is due."""
+    until = CircuitBreaker.objects.filter(pk=1).values_list("halted_until", flat=True)
+    until = next(iter(until), None)
+    if until and until <= moment:
+        until = resume_if_due(moment).halted_until
+    return until if until and until > moment else None
+
+
 def resume_if_due(moment: dt.datetime) -> CircuitBreaker:
     """The breaker as it stands at ``moment``, after ending a halt that is due."""
     breaker = CircuitBreaker.objects.filter(pk=1).first()

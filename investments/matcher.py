@@ -54,7 +54,7 @@ from .checks import LedgerError, market_rules
 from .domain import events, rules
 from .domain.orderbook import BUY, SELL, BookOrder, Fill, OrderBook, other_side
 from .eventstore import NewEvent
-from .models import Fund, Holding, Investor, MatcherCheckpoint, Order
+from .models import Fund, Holding, Investor, Market, MatcherCheckpoint, Order
 
 logger = logging.getLogger(__name__)
 
@@ -180,16 +180,16 @@ def process(
     another matcher's epoch. A batch that fails leaves ``fund_book`` empty, to be read again."""
     try:
         with transaction.atomic():
-            checkpoint = _checkpoint(fund_book.fund_id)
-            if epoch is not None and checkpoint.epoch != epoch:
+            current, version = _checkpoint(fund_book.fund_id)
+            if epoch is not None and current != epoch:
                 raise LeaseLost(fund_book.fund_id)
-            if fund_book.version != checkpoint.version:
+            if fund_book.version != version:
                 fund_book.reset()  # another writer moved the book since (or it was never read)
             outcomes = _Batch(fund_book, now or timezone.now()).decide(list(commands))
             if commands:
-                checkpoint.version = secrets.randbits(62)
-                checkpoint.save(update_fields=["version"])
-            fund_book.version = checkpoint.version
+                version = secrets.randbits(62)
+                MatcherCheckpoint.objects.filter(fund_id=fund_book.fund_id).update(version=version)
+            fund_book.version = version
             return outcomes
     except BaseException:
         fund_book.reset()  # it may hold what did not commit
@@ -257,9 +257,8 @@ class _Batch:
         self.halted_until = None
         placing = [c.at or self.now for c in commands if c.kind == PLACE]
         if placing:
-            fund, market = checks.fund_market(self.fund_id)
-            self.low, self.high = checks.todays_prices(market, fund)
-            self.halted_until = circuit.resume_if_due(max(placing)).halted_until
+            self.low, self.high = _todays_prices(self.fund_id)
+            self.halted_until = circuit.halt_at(min(placing))
         self.fund_book.load({c.price for c in commands})
 
     def _place(self, c: Command) -> Outcome:
@@ -456,12 +455,23 @@ def _repeated(c: Command, done) -> Outcome:
     return Outcome(order_id=done.payload["order_id"])
 
 
-def _checkpoint(fund_id: int) -> MatcherCheckpoint:
-    checkpoint = MatcherCheckpoint.objects.select_for_update().filter(fund_id=fund_id).first()
-    if checkpoint is None:
-        MatcherCheckpoint.objects.get_or_create(fund_id=fund_id)
-        checkpoint = MatcherCheckpoint.objects.select_for_update().get(fund_id=fund_id)
-    return checkpoint
+def _checkpoint(fund_id: int) -> tuple[int, int]:
+    """The fund's checkpoint row, locked: its (epoch, version)."""
+    rows = MatcherCheckpoint.objects.select_for_update().filter(fund_id=fund_id)
+    for row in rows.values_list("epoch", "version"):
+        return row
+    MatcherCheckpoint.objects.get_or_create(fund_id=fund_id)
+    return rows.values_list("epoch", "version").get()
+
+
+def _todays_prices(fund_id: int) -> tuple[int, int]:
+    """Today's price range of the fund (``checks.todays_prices``), read as two values."""
+    for previous_close, base_price in Market.objects.filter(fund_id=fund_id).values_list(
+        "previous_close", "fund__base_price"
+    ):
+        return market_rules().price_range(rules.reference_price(previous_close, base_price))
+    fund, market = checks.fund_market(fund_id)  # the fund's first order: its market row made
+    return checks.todays_prices(market, fund)
 
 
 # --- a request's side: hand the matcher a command, wait for its answer ---------------------------
@@ -574,18 +584,17 @@ class Matcher:
 
     def take(self, fund_id: int) -> None:
         with transaction.atomic():
-            checkpoint = _checkpoint(fund_id)
-            checkpoint.epoch += 1
-            checkpoint.save(update_fields=["epoch"])
+            epoch = _checkpoint(fund_id)[0] + 1
+            MatcherCheckpoint.objects.filter(fund_id=fund_id).update(epoch=epoch)
         try:
             self.redis.xgroup_create(stream_key(fund_id), GROUP, id="0", mkstream=True)
         except Exception as error:  # BUSYGROUP: the group exists
             if "BUSYGROUP" not in str(error):
                 raise
-        self.owned[fund_id] = (checkpoint.epoch, FundBook(fund_id))
+        self.owned[fund_id] = (epoch, FundBook(fund_id))
         # What its last owner read and did not acknowledge comes first; its epoch is fenced off.
         self.backlog[fund_id] = self._claim(fund_id, idle_ms=0)
-        logger.info("matcher %s took fund %s (epoch %s)", self.name, fund_id, checkpoint.epoch)
+        logger.info("matcher %s took fund %s (epoch %s)", self.name, fund_id, epoch)
 
     def step(self) -> bool:
         """A batch (or several, of ``MATCHER_BATCH`` each) for every fund owned with commands

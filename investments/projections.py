@@ -21,7 +21,7 @@ from decimal import Decimal
 from operator import itemgetter
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 
 from config.db import delete_rows, insert_rows, raw_rows
 from config.scale import bulk_load
@@ -212,13 +212,15 @@ def prepare(events: list[tuple[str, dict]]) -> Pending:
             before[table.attr] = {
                 k: dict(v) if isinstance(v, dict) else v for k, v in entries.items()
             }
-    fee = FeeAccount.objects.select_for_update().first() if zero.fee else None
-    state.fee = fee.balance if fee else 0
+    # The fee account is not read: the state starts it at zero and ``apply`` adds what the batch
+    # moved to the row, so the one row every trade of every fund touches is locked only from
+    # that statement to the commit.
+    state.fee = 0
     breaker = None
     if zero.breaker:
         breaker = CircuitBreaker.objects.select_for_update().filter(pk=1).first()
         state.breaker = _breaker_entry(breaker) if breaker else {}
-    return Pending(state, before, fee=fee if zero.fee else False, breaker=bool(zero.breaker))
+    return Pending(state, before, breaker=bool(zero.breaker))
 
 
 def _unnumbered(key) -> bool:
@@ -232,7 +234,6 @@ class Pending:
 
     state: State
     before: dict
-    fee: FeeAccount | bool | None  # False: the batch moves no fee
     breaker: bool
 
     def apply(self, events: list[tuple[str, dict]]) -> None:
@@ -245,10 +246,8 @@ class Pending:
             changed = [k for k, v in entries.items() if v != old.get(k)]
             if changed:
                 _upsert(table, ((k, entries[k]) for k in changed))
-        if self.fee is None:
-            FeeAccount.objects.create(balance=state.fee)
-        elif self.fee:
-            FeeAccount.objects.filter(pk=self.fee.pk).update(balance=state.fee)
+        if state.fee and not FeeAccount.objects.update(balance=F("balance") + state.fee):
+            FeeAccount.objects.create(balance=state.fee)  # the first fee ever
         if self.breaker:
             CircuitBreaker.objects.update_or_create(pk=1, defaults=_breaker_row(state.breaker))
 
