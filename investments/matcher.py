@@ -135,34 +135,55 @@ class Outcome:
 
 @dataclass
 class FundBook:
-    """The resting orders of one fund and what each buy still reserves; levels are read from the
-    database the first time a batch needs their price."""
+    """The resting orders of one fund and what each buy still reserves. A batch reads the levels
+    it needs the first time it needs them; a matcher with nothing else to do reads the rest
+    (``warm``), so its batches seldom wait for a deep level."""
 
     fund_id: int
     book: OrderBook = field(default_factory=OrderBook)
     reserved: dict[int, int] = field(default_factory=dict)  # buy order id → cash still reserved
     loaded: set[int] = field(default_factory=set)  # prices whose levels are on the book
+    whole: bool = False  # every level is on the book
     version: int | None = None  # the checkpoint's version this book reflects
 
     def reset(self) -> None:
         """Forget everything: the next batch reads the book from the database again."""
-        self.book, self.reserved, self.loaded, self.version = OrderBook(), {}, set(), None
+        self.book, self.reserved, self.loaded = OrderBook(), {}, set()
+        self.whole, self.version = False, None
 
-    def load(self, prices: set[int]) -> None:
-        missing = prices - self.loaded
-        if not missing:
+    def load(self, prices: set[int] | None) -> None:
+        """Put the levels at ``prices`` (None: all of them) on the book, unless they are."""
+        if self.whole:
             return
-        resting = Order.objects.filter(
-            fund_id=self.fund_id, status=Order.Status.OPEN, price__in=missing
-        ).order_by("sequence")
+        resting = Order.objects.filter(fund_id=self.fund_id, status=Order.Status.OPEN)
+        if prices is None:
+            resting = resting.exclude(price__in=self.loaded)
+        elif missing := prices - self.loaded:
+            resting = resting.filter(price__in=missing)
+        else:
+            return
         rest, reserved = self.book.rest, self.reserved
-        for pk, investor, side, price, remaining, cash in resting.values_list(
+        for pk, investor, side, price, remaining, cash in resting.order_by("sequence").values_list(
             "id", "investor_id", "side", "price", "remaining", "cash_reserved"
         ):
             rest(BookOrder(pk, investor, side, price, remaining))
             if side == BUY:
                 reserved[pk] = cash
-        self.loaded |= missing
+        if prices is None:
+            self.whole = True
+        else:
+            self.loaded |= missing
+
+    def warm(self) -> None:
+        """Read every level now, in one snapshot with the checkpoint's version (a book another
+        writer moved is read again whole)."""
+        with transaction.atomic():
+            rows = MatcherCheckpoint.objects.filter(fund_id=self.fund_id)
+            version = next(iter(rows.values_list("version", flat=True)), None)
+            if version != self.version:
+                self.reset()
+            self.load(None)
+            self.version = version
 
 
 # --- one batch ------------------------------------------------------------------------------------
@@ -621,6 +642,10 @@ class Matcher:
                     break
                 self._answer(fund_id, [i for i, _ in chunk], zip(commands, outcomes, strict=True))
                 worked = True
+        if not worked:  # nothing to do: read one more book whole
+            cold = next((b for _, b in self.owned.values() if not b.whole), None)
+            if cold is not None:
+                cold.warm()
         return worked
 
     def _answer(self, fund_id: int, ids, answers) -> None:

@@ -323,3 +323,26 @@ def test_with_redis_down_the_order_form_refuses_plainly(stream, client, monkeypa
     assert response.status_code == 400
     assert b"cannot take orders right now" in response.content
     assert not Order.objects.exists()
+
+
+def test_an_idle_matcher_reads_its_books_whole_and_matches_against_them(stream):
+    fund = fund_with_copyright(staff=StaffFactory(), base_price=10_000)
+    buyers, sellers = people(fund, 2)
+    with matcher.inline():
+        for n, price in enumerate(PRICES):
+            market.place_order(
+                user=buyers[n % 2], fund_id=fund.pk, side="buy", price=price, quantity=2
+            )
+    owner = matcher.Matcher(lease_seconds=5)
+    owner.lease()
+    assert not owner.step()  # nothing queued: it reads the fund's book instead
+    _, fund_book = owner.owned[fund.pk]
+    resting = Order.objects.filter(fund=fund, status=Order.Status.OPEN)
+    assert fund_book.whole
+    assert sorted(o.order_id for o in fund_book.book.orders()) == sorted(o.pk for o in resting)
+    queue(fund, buyers, sellers, 30, seed=4)
+    while owner.step():
+        pass
+    assert stored_trades(fund) == expected_trades(fund) != []
+    assert replay.audit() == []
+    owner.release()
