@@ -41,10 +41,9 @@ class NewEvent:
     type: str
     stream: str
     payload: dict
-    actor: User | None = None
+    actor_id: int | None = None  # the person who made it (None: the system)
     at: datetime | None = None
     idempotency_key: str | None = None
-    actor_id: int | None = None  # the actor by id alone (the matcher's commands carry no user)
 
 
 def lock() -> int:
@@ -155,7 +154,7 @@ def append(*batch: NewEvent, prepared: projections.Pending | None = None) -> lis
                 type=new.type,
                 payload=events.numbered(new.type, new.payload, sequence, first),
                 occurred_at=new.at or now,
-                actor_id=new.actor.pk if new.actor else new.actor_id,
+                actor_id=new.actor_id,
                 idempotency_key=new.idempotency_key or None,
             )
         )

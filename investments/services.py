@@ -106,7 +106,7 @@ def register_investor(*, user: User, at: datetime | None = None) -> Investor:
             events.INVESTOR_REGISTERED,
             events.investor_stream(investor_id),
             {"investor_id": investor_id, "user_id": user.pk},
-            actor=user,
+            actor_id=user.pk,
             at=at,
         ),
     )
@@ -128,7 +128,7 @@ def _money_command(event_type: str):
                     event_type,
                     stream,
                     payload,
-                    actor=user,
+                    actor_id=user.pk,
                     at=kwargs.get("at"),
                     idempotency_key=idempotency_key,
                 ),
@@ -257,7 +257,7 @@ def create_fund(*, actor: User, name: str, base_price: int, at: datetime | None 
                 "base_price": base_price,
                 "created_at": _iso(moment),
             },
-            actor=actor,
+            actor_id=actor.pk,
             at=moment,
         ),
     )
@@ -307,7 +307,7 @@ def acquire_copyright(
                 "acquired_at": _iso(moment),
                 "mcpi": str(mcpi),
             },
-            actor=actor,
+            actor_id=actor.pk,
             at=moment,
         ),
     )
@@ -333,7 +333,7 @@ def record_mcpi(*, actor: User | None, at: datetime, value) -> McpiValue:
             events.MCPI_RECORDED,
             events.MCPI_STREAM,
             {"at": _iso(at), "value": str(value)},
-            actor=actor,
+            actor_id=actor.pk if actor else None,
             at=at,
         ),
     )
@@ -365,7 +365,7 @@ def record_royalty(*, actor: User, fund_id: int, amount: int, at: datetime | Non
                     if h.held + h.reserved > 0
                 },
             },
-            actor=actor,
+            actor_id=actor.pk,
             at=moment,
         ),
     )
