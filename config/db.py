@@ -11,7 +11,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
+from django.conf import settings
 from django.db import OperationalError, connection, transaction
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +160,64 @@ def insert_rows(
                 cursor.executemany(head + marks + tail, chunk)
             count += len(chunk)
     return returned if returning else count
+
+
+def select_rows(
+    model,
+    fields: Sequence[str],
+    *,
+    where: dict[str, object],
+    lock: bool = False,
+    order_by: Sequence[str] = (),
+) -> Sequence[tuple]:
+    """``model``'s rows whose ``where`` fields equal the value given (a list, set or tuple: are
+    among its values), their ``fields`` as plain tuples of what the driver hands back, moments
+    made aware as the ORM makes them; with ``lock``, ``SELECT … FOR UPDATE``. For the statements
+    of a hot transaction (a matcher's batch, a command's projection rows): the ORM spends ~0.4 ms
+    of Python compiling a small SELECT, more than the database takes to answer it."""
+    ops = connection.ops
+    moments = [
+        i
+        for i, f in enumerate(fields)
+        if model._meta.get_field(f).get_internal_type() == "DateTimeField"
+    ]
+
+    def name(field: str) -> str:
+        return ops.quote_name(model._meta.get_field(field).column)
+
+    conditions, params = [], []
+    for field, value in where.items():
+        if isinstance(value, (list, set, tuple, frozenset)):
+            if not value:
+                return []
+            conditions.append(f"{name(field)} IN ({', '.join(['%s'] * len(value))})")
+            params += value
+        else:
+            conditions.append(f"{name(field)} = %s")
+            params.append(value)
+    sql = (
+        f"SELECT {', '.join(map(name, fields))} FROM {ops.quote_name(model._meta.db_table)}"  # noqa: S608
+        f" WHERE {' AND '.join(conditions) or '1 = 1'}"
+    )
+    if order_by:
+        sql += f" ORDER BY {', '.join(map(name, order_by))}"
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor, _moments_parsed_in_c():
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not (moments and rows and settings.USE_TZ):
+        return rows
+    zone = connection.timezone
+
+    def aware(row: tuple) -> tuple:
+        row = list(row)
+        for i in moments:
+            if row[i] is not None:
+                row[i] = timezone.make_aware(row[i], zone)
+        return tuple(row)
+
+    return [aware(row) for row in rows]
 
 
 def raw_rows(queryset) -> Sequence[tuple]:

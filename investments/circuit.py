@@ -10,6 +10,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from config.db import select_rows
+
 from . import eventstore
 from .checks import market_rules
 from .domain import events, rules
@@ -33,8 +35,8 @@ def halted_until(moment: dt.datetime | None = None) -> dt.datetime | None:
 def halt_at(moment: dt.datetime) -> dt.datetime | None:
     """When the halt in force at ``moment`` ends, or None when trading is open there (a halt that
     is due is ended first, as ``resume_if_due``). One plain read when nothing is due."""
-    until = CircuitBreaker.objects.filter(pk=1).values_list("halted_until", flat=True)
-    until = next(iter(until), None)
+    rows = select_rows(CircuitBreaker, ["halted_until"], where={"id": 1})
+    until = rows[0][0] if rows else None
     if until and until <= moment:
         until = resume_if_due(moment).halted_until
     return until if until and until > moment else None

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
-from config.db import insert_rows
+from config.db import insert_rows, select_rows
 
 from . import metrics, projections
 from .checks import LedgerError
@@ -94,9 +93,14 @@ def existing(idempotency_key: str | None, *, actor: User, type_: str) -> Event |
 def earlier(keys) -> dict[str, Event]:
     """The events already made with these idempotency keys, by key (one query)."""
     keys = [key for key in keys if key]
-    if not keys:
-        return {}
-    return {e.idempotency_key: e for e in Event.objects.filter(idempotency_key__in=keys)}
+    fields = ("id", *EVENT_COLUMNS)
+    rows = select_rows(Event, fields, where={"idempotency_key": keys}) if keys else ()
+    found = {}
+    for row in rows:
+        values = dict(zip(fields, row, strict=True))
+        values["payload"] = json.loads(values["payload"])
+        found[values["idempotency_key"]] = Event(**values)
+    return found
 
 
 def bound(done: Event, *, actor_id: int, type_: str) -> None:
@@ -121,11 +125,12 @@ def once[T](
         return None, done
 
 
-def prepare(*batch: NewEvent) -> projections.Pending:
-    """Lock the projection rows ``batch`` will change (``projections.prepare``) and hand them over
-    before appending, for a caller whose payloads need what those rows hold: the matcher's trades
-    take each seller's cost basis from them. Pass the result to ``append`` with the same batch."""
-    return projections.prepare([(new.type, new.payload) for new in batch])
+def prepare(*batch: NewEvent, locked: projections.Locked | None = None) -> projections.Pending:
+    """Lock the projection rows ``batch`` will change (``projections.prepare``; those the caller
+    has ``locked`` already are not read again) and hand them over before appending, for a caller
+    whose payloads need what those rows hold: the matcher's trades take each seller's cost basis
+    from them. Pass the result to ``append`` with the same batch."""
+    return projections.prepare([(new.type, new.payload) for new in batch], locked)
 
 
 def append(*batch: NewEvent, prepared: projections.Pending | None = None) -> list[Event]:
@@ -136,12 +141,7 @@ def append(*batch: NewEvent, prepared: projections.Pending | None = None) -> lis
         events.check(new.type, new.payload)
     pending = prepared or prepare(*batch)
     last = _allocate(len(batch))
-    # One MAX per stream (a batch has one to three): with an equality MariaDB reads the last
-    # entry of the (stream, version) index; grouped over ``stream IN (…)`` it reads them all.
-    versions = {
-        stream: Event.objects.filter(stream=stream).aggregate(last=Max("version"))["last"] or 0
-        for stream in {new.stream for new in batch}
-    }
+    versions = {stream: _last_version(stream) for stream in {new.stream for new in batch}}
     now, first = timezone.now(), last - len(batch) + 1
     stored = []
     for sequence, new in enumerate(batch, start=first):
@@ -164,6 +164,16 @@ def append(*batch: NewEvent, prepared: projections.Pending | None = None) -> lis
     pending.apply([(e.type, e.payload) for e in stored])
     metrics.record(stored)
     return stored
+
+
+def _last_version(stream: str) -> int:
+    """The stream's last version (0: none yet). One MAX per stream (a batch has one to three):
+    with an equality MariaDB reads the last entry of the (stream, version) index; grouped over
+    ``stream IN (…)`` it would read them all."""
+    table = connection.ops.quote_name(Event._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(version) FROM {table} WHERE stream = %s", [stream])  # noqa: S608
+        return cursor.fetchone()[0] or 0
 
 
 EVENT_COLUMNS = ("sequence", "stream", "version", "type", "payload", "occurred_at", "actor_id")

@@ -16,10 +16,11 @@ import datetime as dt
 import time
 import uuid
 
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
-from config.db import atomic_with_retry
+from config.db import atomic_with_retry, select_rows
 from config.locks import exclusive
 
 from . import checks, eventstore, matcher
@@ -52,7 +53,7 @@ def place_order(
     r = market_rules()
     if not r.on_tick(price):
         raise LedgerError(f"Prices go in steps of {r.tick:,}.", field="price")
-    if not isinstance(fund_id, int) or not Fund.objects.filter(pk=fund_id).exists():
+    if not isinstance(fund_id, int) or not select_rows(Fund, ["id"], where={"id": fund_id}):
         raise LedgerError("No such fund.", field="fund")
     command = Command(
         PLACE,
@@ -97,7 +98,9 @@ def cancel_order(*, user: User, order_id, at=None) -> Order:
 def _answered(outcome: matcher.Outcome) -> Order:
     if outcome.error:
         raise LedgerError(outcome.error, field=outcome.field)
-    return Order.objects.get(pk=outcome.order_id)
+    fields = [f.attname for f in Order._meta.concrete_fields]
+    (row,) = select_rows(Order, fields, where={"id": outcome.order_id})
+    return Order.from_db(connection.alias, fields, row)
 
 
 @atomic_with_retry

@@ -44,17 +44,17 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from config.db import atomic_with_retry
+from config.db import atomic_with_retry, select_rows
 
-from . import checks, circuit, eventstore, metrics
+from . import checks, circuit, eventstore, metrics, projections
 from .checks import LedgerError, market_rules
 from .domain import events, rules
 from .domain.orderbook import BUY, SELL, BookOrder, Fill, OrderBook, other_side
 from .eventstore import NewEvent
-from .models import Fund, Holding, Investor, Market, MatcherCheckpoint, Order
+from .models import Fund, MatcherCheckpoint, Order
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def process(
     outcomes. With ``epoch``, refuses (``LeaseLost``) when the fund's checkpoint has moved on to
     another matcher's epoch. A batch that fails leaves ``fund_book`` empty, to be read again."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):  # the caller's own transaction
             current, version = _checkpoint(fund_book.fund_id)
             if epoch is not None and current != epoch:
                 raise LeaseLost(fund_book.fund_id)
@@ -209,7 +209,7 @@ def process(
             outcomes = _Batch(fund_book, now or timezone.now()).decide(list(commands))
             if commands:
                 version = secrets.randbits(62)
-                MatcherCheckpoint.objects.filter(fund_id=fund_book.fund_id).update(version=version)
+                _set_version(fund_book.fund_id, version)
             fund_book.version = version
             return outcomes
     except BaseException:
@@ -266,21 +266,36 @@ class _Batch:
         return [dataclasses.replace(o, order_id=ids.get(o.order_id, o.order_id)) for o in outcomes]
 
     def _lock(self, commands: list[Command]) -> None:
-        users = {c.user_id for c in commands}
-        rows = Investor.objects.select_for_update().filter(user_id__in=users).order_by("pk")
-        self.investors, self.cash = {}, {}
-        for user_id, pk, cash in rows.values_list("user_id", "pk", "cash_available"):
-            self.investors[user_id], self.cash[pk] = pk, cash
-        holdings = Holding.objects.select_for_update().filter(
-            fund_id=self.fund_id, investor_id__in=self.cash
+        """Lock the commanders' investor rows and their holdings of the fund, into ``locked``:
+        the event store takes them from there instead of reading them again."""
+        self.locked = projections.Locked()
+        found = projections.lock(
+            self.locked, projections.INVESTORS, user_id={c.user_id for c in commands}
         )
-        self.shares = dict(holdings.order_by("investor_id").values_list("investor_id", "held"))
+        self.investors = {row["user_id"]: pk for pk, row in found.items()}
+        self.cash = {pk: row["available"] for pk, row in found.items()}
+        holdings = projections.lock(
+            self.locked, projections.HOLDINGS, [(pk, self.fund_id) for pk in sorted(self.cash)]
+        )
+        self.shares = {investor: row["held"] for (investor, _), row in holdings.items()}
         self.halted_until = None
         placing = [c.at or self.now for c in commands if c.kind == PLACE]
         if placing:
-            self.low, self.high = _todays_prices(self.fund_id)
+            self.low, self.high = self._todays_prices()
             self.halted_until = circuit.halt_at(min(placing))
         self.fund_book.load({c.price for c in commands})
+
+    def _todays_prices(self) -> tuple[int, int]:
+        """Today's price range (``checks.todays_prices``), from the fund's market row, which the
+        batch's trades change: locked here, so the event store need not read it again."""
+        fund = self.fund_id
+        market = projections.lock(self.locked, projections.MARKETS, [fund]).get(fund)
+        if market is None:  # the fund's first order: its market row made
+            checks.fund_market(fund)
+            market = projections.lock(self.locked, projections.MARKETS, [fund])[fund]
+        ((base_price,),) = select_rows(Fund, ["base_price"], where={"id": fund})
+        reference = rules.reference_price(market["previous_close"], base_price)
+        return market_rules().price_range(reference)
 
     def _place(self, c: Command) -> Outcome:
         investor = self.investors.get(c.user_id)
@@ -405,7 +420,7 @@ class _Batch:
         holdings as the event store locks them; give the book's new orders their ids. Returns
         each placeholder's id."""
         batch = [self._trade(s) if isinstance(s, _Fill) else s for s in self.steps]
-        pending = eventstore.prepare(*batch)
+        pending = eventstore.prepare(*batch, locked=self.locked)
         self._cost_released(batch, pending.state.holdings)
         stored = eventstore.append(*batch, prepared=pending)
         ids = {
@@ -478,21 +493,17 @@ def _repeated(c: Command, done) -> Outcome:
 
 def _checkpoint(fund_id: int) -> tuple[int, int]:
     """The fund's checkpoint row, locked: its (epoch, version)."""
-    rows = MatcherCheckpoint.objects.select_for_update().filter(fund_id=fund_id)
-    for row in rows.values_list("epoch", "version"):
+    fields = ("epoch", "version")
+    for row in select_rows(MatcherCheckpoint, fields, where={"fund_id": fund_id}, lock=True):
         return row
     MatcherCheckpoint.objects.get_or_create(fund_id=fund_id)
-    return rows.values_list("epoch", "version").get()
+    return select_rows(MatcherCheckpoint, fields, where={"fund_id": fund_id}, lock=True)[0]
 
 
-def _todays_prices(fund_id: int) -> tuple[int, int]:
-    """Today's price range of the fund (``checks.todays_prices``), read as two values."""
-    for previous_close, base_price in Market.objects.filter(fund_id=fund_id).values_list(
-        "previous_close", "fund__base_price"
-    ):
-        return market_rules().price_range(rules.reference_price(previous_close, base_price))
-    fund, market = checks.fund_market(fund_id)  # the fund's first order: its market row made
-    return checks.todays_prices(market, fund)
+def _set_version(fund_id: int, version: int) -> None:
+    table = connection.ops.quote_name(MatcherCheckpoint._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET version = %s WHERE fund_id = %s", [version, fund_id])  # noqa: S608
 
 
 # --- a request's side: hand the matcher a command, wait for its answer ---------------------------

@@ -15,15 +15,14 @@ entry's values become columns and back. That one mapping serves all three uses:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from operator import itemgetter
 
 from django.db import connection
-from django.db.models import F, Q
 
-from config.db import delete_rows, insert_rows, raw_rows
+from config.db import delete_rows, insert_rows, raw_rows, select_rows
 from config.scale import bulk_load
 
 from .domain.state import State, touched
@@ -41,11 +40,11 @@ from .models import (
     Trade,
 )
 
-PLAIN, MOMENT, DAY, DECIMAL = "plain", "moment", "day", "decimal"
+PLAIN, MOMENT, DAY, DECIMAL, BOOL = "plain", "moment", "day", "decimal", "bool"
 
 
 def _to_column(kind: str, value):
-    if value is None or kind == PLAIN:
+    if value is None or kind in (PLAIN, BOOL):
         return value
     if kind == MOMENT:
         return datetime.fromisoformat(value)
@@ -57,9 +56,27 @@ def _to_column(kind: str, value):
 def _to_state(kind: str, value):
     if value is None or kind == PLAIN:
         return value
+    if kind == BOOL:
+        return bool(value)
     if kind in (MOMENT, DAY):
         return value.isoformat()
     return str(value)
+
+
+def _from_db(kind: str, field):
+    """A function from a column's value as the driver hands it back (``config.db.select_rows``)
+    to what the ORM would have made of it (then ``_to_state``): an SQLite decimal (a float) a
+    Decimal of the field's places. (A MariaDB boolean, 0 or 1, is made a bool by ``_to_state``.)"""
+    if kind == DECIMAL:
+        places, context = Decimal(1).scaleb(-field.decimal_places), Context(prec=15)
+
+        def decimal(v):
+            if v is None or isinstance(v, Decimal):
+                return v
+            return context.create_decimal_from_float(float(v)).quantize(places)
+
+        return decimal
+    return None
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,25 @@ class Table:
                 row[field] = _to_column(kind, value[name])
         return row
 
+    def select(self, where: dict, *, lock: bool = False) -> list[tuple]:
+        """The State entries ``(key, value)`` of the rows ``where`` (field → value, or values it
+        is among: ``config.db.select_rows``); with ``lock``, locked (``SELECT … FOR UPDATE``)."""
+        kinds = [self.key_kind] * len(self.key) + [kind for _, _, kind in self.columns]
+        fields = [self.model._meta.get_field(name) for name in self.names]
+        converters = [
+            (i, conversion)
+            for i, (kind, field) in enumerate(zip(kinds, fields, strict=True))
+            if (conversion := _from_db(kind, field))
+        ]
+        entries = []
+        for row in select_rows(self.model, self.names, where=where, lock=lock, order_by=self.key):
+            if converters:
+                row = list(row)
+                for i, conversion in converters:
+                    row[i] = conversion(row[i])
+            entries.append(self.entry(dict(zip(self.names, row, strict=True))))
+        return entries
+
     def entry(self, values: dict):
         """The State key and value of one row (``values``: model field → value)."""
         keys = tuple(_to_state(self.key_kind, values[field]) for field in self.key)
@@ -101,16 +137,17 @@ class Table:
             return key, Decimal(values[field])
         return key, {name: _to_state(kind, values[field]) for name, field, kind in self.columns}
 
-    def where(self, keys) -> Q:
-        """The rows of ``keys`` — for a key of two columns, the rows whose columns are each among
-        the keys' (a superset the caller narrows: one IN per column compiles far faster than an OR
-        of thousands of pairs)."""
+    def where(self, keys) -> dict:
+        """The rows of ``keys``, for ``locked`` — for a key of two columns, the rows whose columns
+        are each among the keys' (a superset the caller narrows: one IN per column is far
+        cheaper than an OR of thousands of pairs)."""
         keys = list(keys)
         if len(self.key) == 1:
+            adapt = connection.ops.adapt_datetimefield_value if self.key_kind == MOMENT else None
             values = [_to_column(self.key_kind, k) for k in keys]
-            return Q(**{f"{self.key[0]}__in": values})
+            return {self.key[0]: [adapt(v) for v in values] if adapt else values}
         columns = zip(*keys, strict=True)
-        return Q(**{f"{f}__in": set(values) for f, values in zip(self.key, columns, strict=True)})
+        return {f: set(values) for f, values in zip(self.key, columns, strict=True)}
 
 
 def col(name: str, field: str | None = None, kind: str = PLAIN) -> tuple[str, str, str]:
@@ -154,7 +191,7 @@ ROYALTIES = Table(
     Royalty,
     "royalties",
     ("id",),
-    (*cols("fund_id", "amount"), col("recorded_at", kind=MOMENT), col("distributed")),
+    (*cols("fund_id", "amount"), col("recorded_at", kind=MOMENT), col("distributed", kind=BOOL)),
 )
 HOLDINGS = Table(
     Holding, "holdings", ("investor_id", "fund_id"), cols("held", "reserved", "cost_basis")
@@ -193,24 +230,47 @@ BREAKER_COLUMNS = (("day", DAY), ("levels_fired", PLAIN), ("halted_until", MOMEN
 # --- inline: the rows a batch of events touches --------------------------------------------------
 
 
-def prepare(events: list[tuple[str, dict]]) -> Pending:
+@dataclass
+class Locked:
+    """Projection rows a command has read and locked already (``lock``), to hand to ``prepare``:
+    ``read`` holds, per State attribute, every key asked for, found or not."""
+
+    state: State = field(default_factory=State)
+    read: dict[str, set] = field(default_factory=dict)
+
+
+def lock(locked: Locked, table: Table, keys=None, **where) -> dict:
+    """Read and lock into ``locked`` the rows of ``table`` with these ``keys`` (or, given
+    ``where``, those whose fields are among the values given); returns the State entries read."""
+    if keys is not None:
+        keys = set(keys)
+        read = table.select(table.where(keys), lock=True) if keys else ()
+        entries = {k: v for k, v in read if k in keys}
+    else:
+        entries = dict(table.select(where, lock=True))
+    getattr(locked.state, table.attr).update(entries)
+    locked.read.setdefault(table.attr, set()).update(keys if keys is not None else entries)
+    return entries
+
+
+def prepare(events: list[tuple[str, dict]], locked: Locked | None = None) -> Pending:
     """Read and lock (``SELECT … FOR UPDATE``) the projection rows ``(type, payload)`` events
-    change, in the caller's transaction: what ``Pending.apply`` then changes. An id the events take
-    from their sequence (None until numbered, or a reference to an order placed earlier in the
-    batch: ``events.placeholder``) is a new row, which nobody else can hold."""
+    change, in the caller's transaction, besides those ``locked`` holds: what ``Pending.apply``
+    then changes. An id the events take from their sequence (None until numbered, or a reference
+    to an order placed earlier in the batch: ``events.placeholder``) is a new row, which nobody
+    else can hold."""
     zero = touched(events)
-    state, before = State(), {}
+    locked = locked or Locked()
+    state, before = locked.state, {}
     for table in TABLES:
-        read = {key for key in getattr(zero, table.attr).read if not _unnumbered(key)}
+        done = locked.read.get(table.attr, set())
+        read = {key for key in getattr(zero, table.attr).read if not _unnumbered(key)} - done
         if read:
-            rows = table.model.objects.select_for_update().filter(table.where(read))
-            entries = getattr(state, table.attr)
-            for values in rows.values_list(*table.key, *table.fields):
-                key, value = table.entry(dict(zip(table.names, values, strict=True)))
-                if key in read:
-                    entries[key] = value
+            lock(locked, table, read)
+        if read or done:
             before[table.attr] = {
-                k: dict(v) if isinstance(v, dict) else v for k, v in entries.items()
+                k: dict(v) if isinstance(v, dict) else v
+                for k, v in getattr(state, table.attr).items()
             }
     # The fee account is not read: the state starts it at zero and ``apply`` adds what the batch
     # moved to the row, so the one row every trade of every fund touches is locked only from
@@ -246,10 +306,18 @@ class Pending:
             changed = [k for k, v in entries.items() if v != old.get(k)]
             if changed:
                 _upsert(table, ((k, entries[k]) for k in changed))
-        if state.fee and not FeeAccount.objects.update(balance=F("balance") + state.fee):
+        if state.fee and not _add_fee(state.fee):
             FeeAccount.objects.create(balance=state.fee)  # the first fee ever
         if self.breaker:
             CircuitBreaker.objects.update_or_create(pk=1, defaults=_breaker_row(state.breaker))
+
+
+def _add_fee(amount: int) -> int:
+    """Add ``amount`` to the fee account's balance; returns the rows changed (0: no row yet)."""
+    table = connection.ops.quote_name(FeeAccount._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET balance = balance + %s", [amount])  # noqa: S608
+        return cursor.rowcount
 
 
 def _upsert(table: Table, entries) -> None:
@@ -307,16 +375,17 @@ def _breaker_row(entry: dict) -> dict:
 
 
 def read(state: State | None = None, *, only: dict | None = None) -> State:
-    """The projection tables as a ``State``; ``only`` maps a table's attr to a queryset filter
-    (a ``Q``) when just some rows are wanted (one investor's portfolio)."""
+    """The projection tables as a ``State``; ``only`` maps a table's attr to the rows wanted (a
+    ``config.db.select_rows`` condition: field → value, or values it is among) when just some
+    are (one investor's portfolio: the other tables are not read)."""
     state = state or State()
     for table in TABLES:
-        rows = table.model.objects.all()
-        if only is not None:
-            if table.attr not in only:
-                continue
-            rows = rows.filter(only[table.attr])
         entries = getattr(state, table.attr)
+        if only is not None:
+            if table.attr in only:
+                entries.update(table.select(only[table.attr]))
+            continue
+        rows = table.model.objects.all()
         for values in rows.values(*table.key, *table.fields).iterator(chunk_size=BATCH):
             key, value = table.entry(values)
             entries[key] = value

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from config.db import raw_rows
@@ -58,21 +58,32 @@ def live_state(*, investor_id: int | None = None) -> State:
     their markets and the latest index)."""
     if investor_id is None:
         return projections.read()
-    fund_ids = list(
-        Holding.objects.filter(investor_id=investor_id).values_list("fund_id", flat=True)
+    state = projections.read(
+        only={"investors": {"id": investor_id}, "holdings": {"investor_id": investor_id}}
     )
-    latest = McpiValue.objects.filter(at__lte=timezone.now()).order_by("-at")
-    latest = list(latest.values_list("at", flat=True)[:1])
+    fund_ids = [fund_id for _, fund_id in state.holdings]
     return projections.read(
+        state,
         only={
-            "investors": Q(pk=investor_id),
-            "holdings": Q(investor_id=investor_id),
-            "funds": Q(pk__in=fund_ids),
-            "copyrights": Q(fund_id__in=fund_ids),
-            "markets": Q(fund_id__in=fund_ids),
-            "mcpi": Q(at__in=latest),
-        }
+            "funds": {"id": fund_ids},
+            "copyrights": {"fund_id": fund_ids},
+            "markets": {"fund_id": fund_ids},
+            "mcpi": {"at": _latest_mcpi_moment()},
+        },
     )
+
+
+def _latest_mcpi_moment() -> list:
+    """The moment of the latest MCPI value recorded by now (none or one), as the database holds
+    it."""
+    ops = connection.ops
+    table, at = ops.quote_name(McpiValue._meta.db_table), ops.quote_name("at")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {at} FROM {table} WHERE {at} <= %s ORDER BY {at} DESC LIMIT 1",  # noqa: S608
+            [ops.adapt_datetimefield_value(timezone.now())],
+        )
+        return [ops.adapt_datetimefield_value(at) for (at,) in cursor.fetchall()]
 
 
 def portfolio_state(*, investor_id: int, until: datetime) -> State:
