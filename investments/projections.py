@@ -15,6 +15,7 @@ entry's values become columns and back. That one mapping serves all three uses:
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Context, Decimal
@@ -34,6 +35,7 @@ from .models import (
     Holding,
     Investor,
     Market,
+    MatcherCheckpoint,
     McpiValue,
     Order,
     Royalty,
@@ -455,6 +457,9 @@ def write(state: State) -> int:
             FeeAccount.objects.create(balance=state.fee)
         if state.breaker:
             CircuitBreaker.objects.create(pk=1, **_breaker_row(state.breaker))
+    # Every order book built from the rows before — a matcher's in memory, a market page's in
+    # the cache — is stale now: a new version says so.
+    MatcherCheckpoint.objects.update(version=secrets.randbits(62))
     return mended
 
 

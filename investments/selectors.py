@@ -8,13 +8,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.core.cache import cache
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
+
+from config.db import select_rows
 
 from . import checks, circuit, replay, services
 from .domain import events, rules
 from .domain.state import State
-from .models import Event, Fund, Holding, Investor, McpiValue, Order, Posting
+from .models import (
+    Event,
+    Fund,
+    Holding,
+    Investor,
+    Market,
+    MatcherCheckpoint,
+    McpiValue,
+    Order,
+    Posting,
+    Trade,
+)
 
 
 @dataclass
@@ -269,22 +283,40 @@ def describe(event: Event) -> str:
 # --- the market -----------------------------------------------------------------------------------
 
 
-def market_page(*, fund: Fund, investor: Investor | None) -> dict:
-    from django.db.models import Count, Sum
+BOOK_SECONDS = 300  # a book the matcher has moved on from is never read again: its key is gone
 
-    from .models import Market, Trade
 
-    row = Market.objects.filter(fund=fund).first()
-    open_orders = Order.objects.filter(fund=fund, status=Order.Status.OPEN)
+def _book(fund: Fund) -> dict:
+    """The fund's price levels, latest trades and price chart. Only the fund's matcher changes
+    them, and each batch it writes gives the fund's checkpoint a new random ``version``: cached
+    under that version, they are read from the tables once per batch, not once per page (the
+    page polls every two seconds), and never shown stale."""
+    version = select_rows(MatcherCheckpoint, ["version"], where={"fund_id": fund.pk})
+    key = f"investments:book:{fund.pk}:{version[0][0]}" if version else None  # None: no order yet
+    if key and (book := cache.get(key)) is not None:
+        return book
     levels = (
-        open_orders.values("side", "price")
+        Order.objects.filter(fund=fund, status=Order.Status.OPEN)
+        .values("side", "price")
         .annotate(quantity=Sum("remaining"), orders=Count("id"))
         .order_by("-price")
     )
-    asks = [lv for lv in levels if lv["side"] == "sell"]
-    bids = [lv for lv in levels if lv["side"] == "buy"]
     latest = list(Trade.objects.filter(fund=fund).order_by("-executed_at", "-id")[:60])
-    trades, history = latest[:20], latest[::-1]
+    book = {
+        "asks": [lv for lv in levels if lv["side"] == "sell"],
+        "bids": [lv for lv in levels if lv["side"] == "buy"],
+        "trades": latest[:20],
+        "price_chart": chart([(t.executed_at, t.price) for t in latest[::-1]]),
+    }
+    if key:
+        cache.set(key, book, BOOK_SECONDS)
+    return book
+
+
+def market_page(*, fund: Fund, investor: Investor | None) -> dict:
+    row = Market.objects.filter(fund=fund).first()
+    open_orders = Order.objects.filter(fund=fund, status=Order.Status.OPEN)
+    book = _book(fund)
     last = row.last_price if row else None
     previous = row.previous_close if row else None
     change = None
@@ -299,10 +331,7 @@ def market_page(*, fund: Fund, investor: Investor | None) -> dict:
         "previous_close": previous,
         "change": change,
         "day_value": row.day_value if row and row.day == today else 0,
-        "asks": asks,
-        "bids": bids,
-        "trades": trades,
-        "price_chart": chart([(t.executed_at, t.price) for t in history]),
+        **book,
         "mine": list(open_orders.filter(investor=investor)) if investor else [],
         "halted_until": circuit.halted_until(),
         "low": low,

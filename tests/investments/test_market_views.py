@@ -2,6 +2,7 @@
 input answered with 400 and a message next to the field."""
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from investments import circuit, services
@@ -105,3 +106,40 @@ def test_bad_cancels_and_anonymous(client, fund):
     assert client.get(reverse("investments:market", args=[999])).status_code == 404
     assert not Investor.objects.filter(cash_reserved__gt=0).exists()
     assert circuit.halted_until() is None
+
+
+def _levels(client, fund):
+    book = client.get(reverse("investments:book", args=[fund.pk]), HTTP_HX_REQUEST="true")
+    context = book.context
+    return [(lv["side"], lv["price"], lv["quantity"]) for lv in context["asks"] + context["bids"]]
+
+
+def test_the_cached_book_follows_every_batch_and_a_rebuild(client, fund):
+    """The levels are cached per matcher batch (the checkpoint's version): the next poll after an
+    order, a trade or a cancel shows it, and so does the one after a rebuild that mended the
+    orders table under the cache."""
+    from investments import replay
+
+    seller = investor_with_cash(0)
+    services.deposit(user=seller, amount=100_000)
+    services.subscribe(user=seller, fund_id=fund.pk, amount=50_000)
+    client.force_login(seller)
+    assert _post(client, fund, side="sell", price="10000", quantity="3").status_code == 302
+    assert _levels(client, fund) == [("sell", 10_000, 3)]
+    client.force_login(investor_with_cash(100_000))
+    assert _post(client, fund, side="buy", price="10000", quantity="2").status_code == 302
+    assert _levels(client, fund) == [("sell", 10_000, 1)]
+    page = client.get(reverse("investments:market", args=[fund.pk]))
+    assert [t.quantity for t in page.context["trades"]] == [2]
+    client.force_login(seller)
+    open_sell = Order.objects.get(status="open")
+    client.post(reverse("investments:cancel", args=[fund.pk]), {"order": open_sell.pk})
+    assert _levels(client, fund) == []
+    # A book cached while the table had drifted is not shown once a rebuild has mended it.
+    assert _post(client, fund, side="sell", price="10100", quantity="1").status_code == 302
+    assert _levels(client, fund) == [("sell", 10_100, 1)]
+    Order.objects.filter(status="open").update(remaining=0, status="filled")
+    cache.clear()
+    assert _levels(client, fund) == []  # the drifted table, now cached
+    replay.rebuild()
+    assert _levels(client, fund) == [("sell", 10_100, 1)]
