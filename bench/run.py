@@ -267,6 +267,13 @@ def _write_profile(profiler, stem: Path) -> None:
     print(f"   profile: {stem}.html", file=sys.stderr)
 
 
+def _page_target():
+    """SPEC §9's target for the logged-in investment pages."""
+    from .report import Target
+
+    return Target("≥ 40% read", read_ratio=0.4)
+
+
 class Data:
     """What the scenarios need, found in the seeded database (never assumed)."""
 
@@ -503,7 +510,7 @@ class Data:
 
         logins = self.logins("investors")
         requests = [Request("GET", "/investments/portfolio/", login.headers()) for login in logins]
-        return requests, f"{len(logins):,} investors, live", None
+        return requests, f"{len(logins):,} investors, live", _page_target()
 
     def market(self):
         from .wrk import Request
@@ -512,7 +519,8 @@ class Data:
         requests = [
             Request("GET", "/investments/funds/1/market/", login.headers()) for login in logins
         ]
-        return requests, f"fund 1 (the hot one), {len(logins):,} investors logged in", None
+        note = f"fund 1 (the hot one), {len(logins):,} investors logged in"
+        return requests, note, _page_target()
 
     def order_http(self):
         from .figures import order_plan
