@@ -6,6 +6,11 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 # mysqlclient builds against these (Debian and Ubuntu: installed when missing)
 SYSTEM_PACKAGES := if command -v dpkg-query >/dev/null 2>&1; then .ci/debian-packages libmariadb-dev pkg-config; fi
+# Board search on a local MariaDB server runs on its Mroonga plugin (docs/board.md): installed
+# and loaded when DATABASE_URL is MariaDB on this machine; the migration checks it is there.
+SEARCH_ENGINE := if echo "$$DATABASE_URL" | grep -Eq '^mysql://[^/]*@?(127\.0\.0\.1|localhost)[:/]' \
+	&& command -v dpkg-query >/dev/null 2>&1 && dpkg-query -W mariadb-server >/dev/null 2>&1; then \
+	.ci/debian-packages mariadb-plugin-mroonga && { .ci/mroonga || echo "Mroonga not loaded (root)"; }; fi
 DEVSTAMP := $(VENV)/.installed-dev
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
@@ -31,6 +36,7 @@ install: $(STAMP)
 install-dev: $(DEVSTAMP)
 
 migrate: install
+	@$(SEARCH_ENGINE)
 	$(BIN)/python manage.py migrate --no-input -v 0
 
 demo: migrate
@@ -48,6 +54,7 @@ run: demo
 
 ## make test: install test tools and run every test
 test: install-dev
+	@$(SEARCH_ENGINE)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-dev
@@ -68,7 +75,8 @@ gunicorn: migrate
 bench: export DATABASE_URL ?= mysql://root@127.0.0.1:3306/okcow_bench
 bench: export REDIS_URL ?= redis://127.0.0.1:6379/3
 bench: install-dev
-	.ci/debian-packages wrk
+	.ci/debian-packages wrk mariadb-plugin-mroonga
+	.ci/mroonga
 	$(BIN)/python -m bench.database
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -24,6 +24,8 @@ HTTP = (
     "board-search",
     "board-search-common",
     "board-search-deep",
+    "board-search-two",
+    "board-search-spread",
     "post-cached",
     "post-uncached",
     "vote",
@@ -371,7 +373,9 @@ class Data:
         from .wrk import Request
 
         board, posts = self._board()
-        parts = (f"q={q}" if q else "", f"page={page}" if page > 1 else "")
+        from urllib.parse import quote_plus
+
+        parts = (f"q={quote_plus(q)}" if q else "", f"page={page}" if page > 1 else "")
         query = "&".join(p for p in parts if p)
         path = f"/board/c/{board.slug}/" + (f"?{query}" if query else "")
         pages = -(-posts // 20)
@@ -414,7 +418,7 @@ class Data:
 
         board, _ = self._board()
         for word in scale.RARE:
-            if word.isascii() and selectors.post_list(category=board, q=word).total >= 20:
+            if word.isascii() and selectors.search(category=board, q=word).page.total >= 20:
                 return word
         raise MissingData("no rare word with 20 matches in the board")
 
@@ -428,8 +432,54 @@ class Data:
 
     def board_search_deep(self):
         requests, note, target, _ = self._list(q=self._keyword(), page=DEEP_PAGE)
-        note += f", page {DEEP_PAGE:,} (a search counts ≤ 10,000 matches: clamps to its last page)"
+        from board.selectors import SEARCH_COUNT_CAP
+
+        note += (
+            f", page {DEEP_PAGE:,} (a search lists ≤ {SEARCH_COUNT_CAP:,} matches: its last page)"
+        )
         return requests, note, target
+
+    def _two_words(self) -> str:
+        """An English and a Korean word of one recent title: two common words, both required."""
+        import re
+
+        from board.models import Post
+
+        from .figures import MissingData
+
+        titles = Post.objects.filter(is_active=True).order_by("-pk").values_list("title", flat=True)
+        for title in titles[:200]:
+            words = re.findall(r"[^\W\d_]{2,}", title)
+            english = sorted((w for w in words if w.isascii() and len(w) >= 4), key=len)
+            korean = sorted((w for w in words if not w.isascii()), key=len)
+            if english and korean:
+                return f"{english[-1]} {korean[-1]}"
+        raise MissingData("no recent title with an English and a Korean word")
+
+    def board_search_two(self):
+        q = self._two_words()
+        requests, note, target, _ = self._list(q=q)
+        return requests, note + " (two words of a recent title, both required)", target
+
+    def board_search_spread(self):
+        """A different search every request: each word of the seeded text, pages 1 to 10, in a
+        random order, so the cached results rarely help (what a search costs the index)."""
+        from urllib.parse import quote_plus
+
+        from board import scale
+
+        from .wrk import Request
+
+        board, posts = self._board()
+        searches = [(word, page) for word in scale.WORDS for page in range(1, 11)]
+        random.Random(5).shuffle(searches)
+        path = f"/board/c/{board.slug}/"
+        requests = [Request("GET", f"{path}?q={quote_plus(w)}&page={n}") for w, n in searches]
+        note = (
+            f"{path} ({posts:,} posts), {len(requests):,} different searches (each word of the "
+            "seeded text, pages 1-10: mostly cache misses)"
+        )
+        return requests, note, None
 
     def _post_ids(self, limit: int) -> list[int]:
         from board.models import Post

@@ -176,3 +176,27 @@ class ModerationAction(models.Model):
     def __str__(self):
         target = f"post {self.post_id}" if self.post_id else f"comment {self.comment_id}"
         return f"{self.moderator} {self.action} {target}"
+
+
+class SearchEntry(models.Model):
+    """One active post or comment as the search index holds it: its tokens (``board.search``)
+    and where and when it was written. Written only by ``board.search.index`` after each write
+    commits; on MariaDB a Mroonga table, on SQLite an FTS5 table (migration 0005 makes both)."""
+
+    id = models.BigIntegerField(primary_key=True)  # post id * 2, or comment id * 2 + 1
+    post_id = models.BigIntegerField()
+    board_id = models.BigIntegerField()
+    category_id = models.BigIntegerField()
+    author_id = models.BigIntegerField()
+    created = models.BigIntegerField()  # microseconds since 1970, UTC: newest first
+    crc = models.BigIntegerField()  # of the source text (repair_search compares it)
+    title = models.TextField()
+    body = models.TextField()
+    author = models.TextField()
+    initials = models.TextField()
+
+    class Meta:
+        db_table = "board_search"
+
+    def __str__(self):
+        return f"search entry {self.pk}"

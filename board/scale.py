@@ -96,8 +96,8 @@ TREE = [
 ]
 
 # Most used first: a word's rank is drawn from a Zipf law, so "royalty" finds most posts and the
-# tail few. (MariaDB's FULLTEXT skips words under three characters: most two-syllable Korean words
-# are for reading, not for finding.)
+# tail few. Two-syllable Korean words (음악, 투자) are among them: search finds them inside longer
+# words and with their particles.
 WORDS = """
 royalty music 저작권 음악 투자 market 추천 질문 오늘 정말 album 생각 시장 수익 사람들 question Django 데이터 share price 앨범 공연
 뉴스 playlist Python 콘서트 아이돌 개발자 developer 후기 review 이번주 weekly 수익률 dividend 배당 거래 trade 주문 발라드
@@ -117,9 +117,9 @@ quokka xylophone zeppelin kaleidoscope aurora 오로라 무지개떡 bandoneon t
 ukulele 꽹과리 accordion 비파연주
 """.split()  # noqa: SIM905 - a list of words reads best as words
 CODE = 'print("hello, okcow")'
-# A load bigger than this drops the FULLTEXT index and builds it again once at the end (DDL:
-# commits on MariaDB, so small seedings, as in tests, keep the index).
-REBUILD_FULLTEXT_OVER = 50_000
+# After a load bigger than this the search index is built again whole (on MariaDB its full-text
+# index once at the end, much faster than row by row); a smaller one only adds what is missing.
+REBUILD_SEARCH_OVER = 50_000
 
 
 def _literal(text: str) -> str:
@@ -391,12 +391,13 @@ def seed(sizes: Sizes, users: list[int]) -> None:
             plan,
             post_base,
         )
+        texts = added  # posts and comments: what the search index holds
         vote_base = _base(PostVote, "user_id", users[0])
         added += _stage(PostVote, sizes.votes, vote_base, 250_000, "post votes", plan, post_base)
-    _ensure_fulltext()
+    _search_index(texts)
     if added or not _counts_right(post_base, sizes.posts):
         _recount(post_base, sizes.posts)
-    if added > REBUILD_FULLTEXT_OVER and is_mariadb():  # fresh statistics for the planner
+    if added > REBUILD_SEARCH_OVER and is_mariadb():  # fresh statistics for the planner
         with connection.cursor() as cursor:
             for model in (Post, PostVersion, Comment, CommentVersion, PostVote, Category):
                 cursor.execute(f"ANALYZE TABLE {model._meta.db_table}")
@@ -443,9 +444,6 @@ def _stage(model, total: int, base: int, chunk: int, desc: str, plan: _Plan, pos
     have = min(last, base + total) - base
     if have >= total:
         return 0
-    big = total - have > REBUILD_FULLTEXT_OVER
-    if model is Post and big:
-        _drop_fulltext()
     bar = progress(total, desc, initial=have)
     with connection.cursor() as cursor:
         for first in range(have + 1, total + 1, chunk):
@@ -491,33 +489,21 @@ class _people_table:
                 )
 
 
-# --- FULLTEXT: rebuilt once after a big load, not maintained row by row ---------------------------
+# --- The search index: built after the load ------------------------------------------------------
 
 
-def _has_fulltext() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() "
-            "AND table_name = 'board_post' AND index_name = 'board_post_fulltext'"
-        )
-        return cursor.fetchone()[0] > 0
+def _search_index(added: int) -> None:
+    """Entries for the rows just made: the whole index again after a big load (a progress bar per
+    row checked), else only the missing ones."""
+    from .search import index
 
-
-def _drop_fulltext() -> None:
-    if is_mariadb() and _has_fulltext():
-        with connection.cursor() as cursor:
-            cursor.execute("DROP INDEX board_post_fulltext ON board_post")
-
-
-def _ensure_fulltext() -> None:
-    if is_mariadb() and not _has_fulltext():
-        bar = progress(1, "posts' FULLTEXT index")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "CREATE FULLTEXT INDEX board_post_fulltext ON board_post (title, content)"
-            )
-        bar.update(1)
+    if added > REBUILD_SEARCH_OVER:
+        total = Post.objects.count() + Comment.objects.count()
+        bar = progress(total, "search index (posts, then comments)")
+        index.rebuild(progress=bar.update)
         bar.close()
+    else:
+        index.repair()
 
 
 # --- stored counts --------------------------------------------------------------------------------

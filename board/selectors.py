@@ -2,35 +2,45 @@
 
 import csv
 import difflib
+import hashlib
 import io
 import math
 import re
 import time
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import markdown
 import nh3
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 
-from accounts.models import User
 from config.db import StatementTimeout, statement_time_limit
 
 from .models import Category, Comment, Post, PostVersion
+from .search import index as search_index
+from .search import keyboard
+from .search import text as matching
 from .services import LIST_VERSION_KEY, post_cache_key, profile_cache_key
 
 PAGE_SIZE = 20
-# A search's total is counted exactly up to this many matches, so a broad search never scans
-# millions of rows just to print a number; beyond it the page says "more than N".
-SEARCH_COUNT_CAP = 10_000
+# A search lists (and counts exactly) its newest this many matches, 50 pages; beyond it the page
+# says "1000+". Finding them costs the weeks of the index they take (board.search.index.find):
+# a word in 7% of a board's posts takes 10 weeks for 1,000, 58 for 10,000.
+SEARCH_COUNT_CAP = 1_000
 
 
 # A search is plain text: at most this many characters, and of those only the words count.
 SEARCH_MAX_LENGTH = 200
 SEARCH_MAX_WORDS = 8
 _WORD = re.compile(r"[^\W_]+")
+NO_WORD = gettext_lazy("Type a word to search for: letters or digits.")
 
 
 class SearchError(Exception):
@@ -43,13 +53,18 @@ class SearchTooBroad(SearchError):
 
 def search_text(q: str) -> str:
     """What a person typed, as text: any space or control character (an ideographic space, a tab,
-    a NUL) becomes one space, and the length is bounded."""
-    return " ".join("".join(c if c.isprintable() else " " for c in q).split())[:SEARCH_MAX_LENGTH]
+    a NUL) becomes one space, and the length is bounded (at a space, so that no word is cut)."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in q).split())
+    if len(text) > SEARCH_MAX_LENGTH:
+        cut = text[:SEARCH_MAX_LENGTH]
+        space = cut.rfind(" ")
+        text = cut[:space] if text[SEARCH_MAX_LENGTH] != " " and space > 0 else cut
+    return text
 
 
 def search_words(q: str) -> list[str]:
     """The words of a search (runs of letters and digits, any script). Everything else —
-    MariaDB's boolean operators, quotes, wildcards, SQL — separates words and is never passed on."""
+    operators, quotes, wildcards, SQL — separates words and is never passed on."""
     return _WORD.findall(q)[:SEARCH_MAX_WORDS]
 
 
@@ -103,41 +118,10 @@ def parse_page(value) -> int:
     return min(max(number, 1), 1_000_000)
 
 
-def _fulltext_terms(words: list[str]) -> str:
-    """Every word required, as a prefix: ``+word*`` in MariaDB's boolean mode."""
-    return " ".join(f"+{word}*" for word in words)
-
-
-def _search(queryset: QuerySet, q: str) -> QuerySet:
-    """Posts of ``queryset`` whose title and content hold every word of ``q``, or whose author
-    is named ``q``. On MariaDB the text part is the FULLTEXT index alone and the author part the
-    one person with that (unique) name, as a UNION: an OR across the two would make MariaDB read
-    every post."""
-    words = search_words(q)
-    if connection.vendor == "mysql":
-        matched = queryset.extra(
-            where=["MATCH (title, content) AGAINST (%s IN BOOLEAN MODE)"],
-            params=[_fulltext_terms(words)],
-        )
-        author = User.objects.filter(username__iexact=q.strip()).values_list("pk", flat=True)
-        author_id = author.first() if " " not in q.strip() else None
-        if author_id is None:
-            return matched
-        return matched.values("pk").union(queryset.filter(author_id=author_id).values("pk"))
-    # Fallback (SQLite): every word must appear in the title, the content or the author's name.
-    for word in words:
-        queryset = queryset.filter(
-            Q(title__icontains=word)
-            | Q(content__icontains=word)
-            | Q(author__username__icontains=word)
-        )
-    return queryset
-
-
-def post_list(*, category: Category | None = None, q: str = "", page: int = 1) -> Page:
-    """Newest first. Totals come from stored per-category counts when not searching; the page's
-    rows are found by id first (an index-only scan of the list's index: whole site, a board, or
-    a sub-category) then loaded, so deep pages do not drag whole rows through the offset."""
+def post_list(*, category: Category | None = None, page: int = 1) -> Page:
+    """Newest first. Totals come from stored per-category counts; the page's rows are found by id
+    first (an index-only scan of the list's index: whole site, a board, or a sub-category) then
+    loaded, so deep pages do not drag whole rows through the offset."""
     posts = Post.objects.filter(is_active=True)
     counts = Category.objects.all()
     if category is not None and category.is_board:
@@ -146,23 +130,210 @@ def post_list(*, category: Category | None = None, q: str = "", page: int = 1) -
     elif category is not None:
         posts = posts.filter(category=category)
         counts = counts.filter(pk=category.pk)
-    if not q:
-        total = counts.aggregate(n=Sum("post_count"))["n"] or 0
-        return _page(posts, total, page)
+    total = counts.aggregate(n=Sum("post_count"))["n"] or 0
+    return _page(posts, total, page)
+
+
+# --- Search --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    """One search result: a post, or a comment (with its post), and what to show of it."""
+
+    post: Post
+    comment: Comment | None
+    title: SafeString  # the post's title, the matched words marked
+    excerpt: SafeString  # around the first match in the text
+
+    @property
+    def url(self) -> str:
+        url = reverse("board:post", args=[self.post.pk])
+        if self.comment is None:
+            return url
+        page = self.comment.position // PAGE_SIZE + 1
+        return (f"{url}?page={page}" if page > 1 else url) + f"#comment-{self.comment.pk}"
+
+    @property
+    def author(self):
+        return (self.comment or self.post).author
+
+    @property
+    def created_at(self):
+        return (self.comment or self.post).created_at
+
+
+@dataclass(frozen=True)
+class Hint:
+    text: str
+    url: str = ""
+
+
+@dataclass
+class SearchResult:
+    page: Page  # of hits
+    too_short: list[str]  # one-syllable words left out of the search
+    suggestion: str | None = None  # the search typed in the other keyboard layout, if it finds
+    hints: list[Hint] | None = None  # what to try when nothing was found
+
+
+def _scope(category: Category | None) -> dict:
+    if category is None:
+        return {}
+    return {"board_id": category.pk} if category.is_board else {"category_id": category.pk}
+
+
+def _found(query, scope: dict, page: int) -> tuple[int, int, list[int]]:
+    """(total, page number, entry keys of the page), cached until the index next changes."""
+    digest = hashlib.blake2b(
+        f"{sorted(scope.items())}|{query.key}".encode(), digest_size=16
+    ).hexdigest()
+    key = f"board:search:{search_index.version()}:{digest}:{page}"
+    found = cache.get(key)
+    if found is None:
+        number = min(page, SEARCH_COUNT_CAP // PAGE_SIZE)
+        limit = settings.BOARD_SEARCH_TIME_LIMIT
+        options = {"enough": SEARCH_COUNT_CAP + 1, "seconds": limit}
+        try:
+            with statement_time_limit(limit):
+                offset = (number - 1) * PAGE_SIZE
+                total, keys = search_index.find(query, scope, offset, PAGE_SIZE, **options)
+                pages = max(1, math.ceil(min(total, SEARCH_COUNT_CAP) / PAGE_SIZE))
+                if number > pages:  # past the end: the last page, as lists do
+                    number = pages
+                    offset = (number - 1) * PAGE_SIZE
+                    total, keys = search_index.find(query, scope, offset, PAGE_SIZE, **options)
+        except (StatementTimeout, search_index.TooSlow):
+            raise SearchTooBroad(
+                _(
+                    "So many posts hold these words that they cannot be listed in time; "
+                    "add a less common word."
+                )
+            ) from None
+        found = (total, number, keys)
+        cache.set(key, found, 600)
+    return found
+
+
+def _hits(keys: list[int], terms) -> list[Hit]:
+    """The entries' posts and comments, still active (a hit the index still holds for a moment
+    after a hide is left out), in the index's order, with their highlights."""
+    kinds = [search_index.split_key(k) for k in keys]
+    post_ids = [pk for kind, pk in kinds if kind == "post"]
+    comment_ids = [pk for kind, pk in kinds if kind == "comment"]
+    posts = Post.objects.filter(pk__in=post_ids, is_active=True).select_related(
+        "author", "category"
+    )
+    before = Comment.objects.filter(post=OuterRef("post"), is_active=True, pk__lt=OuterRef("pk"))
+    position = Subquery(
+        before.order_by().values("post").annotate(n=Count("pk")).values("n"), IntegerField()
+    )
+    comments = (
+        Comment.objects.filter(pk__in=comment_ids, is_active=True, post__is_active=True)
+        .select_related("author", "post__category", "post__author")
+        .annotate(position=Coalesce(position, 0))
+        if comment_ids
+        else []
+    )
+    by_key = {("post", p.pk): p for p in (posts if post_ids else [])}
+    by_key |= {("comment", c.pk): c for c in comments}
+    hits = []
+    for kind in kinds:
+        found = by_key.get(kind)
+        if found is None:
+            continue
+        post, comment = (found, None) if kind[0] == "post" else (found.post, found)
+        spans = matching.match_spans(post.title, terms, initials=comment is None)
+        body = matching.plain((comment or post).content)
+        hits.append(
+            Hit(
+                post=post,
+                comment=comment,
+                title=mark_safe(matching.highlight(post.title, spans)),
+                excerpt=mark_safe(matching.excerpt(body, terms)),
+            )
+        )
+    return hits
+
+
+def _other_layout(q: str) -> str | None:
+    """``q`` as typed with the keyboard in the other layout (dkssud → 안녕), if that reads."""
+    return keyboard.qwerty_to_hangul(q) or keyboard.hangul_to_qwerty(q)
+
+
+def _hints(query, q: str, category: Category | None) -> list[Hint]:
+    hints = []
+    if len(query.terms) > 1:
+        hints.append(Hint(_("Use fewer words: every word must be in the same post or comment.")))
+    if any(len(t.tokens) > 1 and " " in t.text for t in query.terms):
+        hints.append(Hint(_("Leave out the quotes to find the words apart.")))
+    long_korean = [
+        t.text
+        for t in query.terms
+        if len(t.tokens) >= 2 and not t.text.isascii() and not t.initials
+    ]
+    if long_korean:
+        word = long_korean[0]
+        text = _("Try a shorter form of the word, without its ending: %(short)s, not %(word)s.")
+        hints.append(Hint(text % {"short": word[:2], "word": word}))
+    if category is not None:
+        url = reverse("board:index") + "?" + urlencode({"q": q})
+        hints.append(Hint(_("Search all posts instead of only this category."), url))
+    hints.append(Hint(_("Check the spelling, or try a word with the same meaning.")))
+    return hints
+
+
+def _query(q: str):
+    """The terms of ``q``, or SearchError saying why there are none (next to the field)."""
+    query = matching.parse(search_text(q), max_terms=SEARCH_MAX_WORDS)
+    if not query:
+        if query.too_short:
+            raise SearchError(
+                _(
+                    "“%(word)s” is too short to search for: a Korean word needs two syllables "
+                    "or more (음악, not 음)."
+                )
+                % {"word": query.too_short[0]}
+            )
+        raise SearchError(NO_WORD)
+    return query
+
+
+def search_key(*, category: Category | None = None, q: str, page: int = 1) -> str:
+    """A cache key for the results page of this search while the index stays as it is (every
+    write to it renews its version); SearchError when ``q`` has nothing to search for."""
+    digest = hashlib.blake2b(
+        f"{sorted(_scope(category).items())}|{_query(q).key}|{get_language()}".encode(),
+        digest_size=16,
+    ).hexdigest()
+    return f"board:search-page:{search_index.version()}:{digest}:{page}"
+
+
+def search(*, category: Category | None = None, q: str, page: int = 1) -> SearchResult:
+    """Posts and comments (within ``category``: a board or a sub-category) holding every word
+    and phrase of ``q``, newest first, with the matched words marked; see ``board.search``."""
     q = search_text(q)
-    if not search_words(q):
-        raise SearchError("Type a word to search for: letters or digits.")
-    try:
-        with statement_time_limit(settings.BOARD_SEARCH_TIME_LIMIT):
-            posts = _search(posts, q)
-            total = posts.order_by()[: SEARCH_COUNT_CAP + 1].count()
-            result = _page(posts, min(total, SEARCH_COUNT_CAP), page)
-    except StatementTimeout:
-        raise SearchTooBroad(
-            "So many posts hold these words that they cannot be listed in time; "
-            "add a less common word."
-        ) from None
-    result.capped = total > SEARCH_COUNT_CAP
+    query = _query(q)
+    scope = _scope(category)
+    total, number, keys = _found(query, scope, page)
+    hits = _hits(keys, query.terms)
+    result = SearchResult(
+        page=Page(
+            items=hits,
+            number=number,
+            size=PAGE_SIZE,
+            total=min(total, SEARCH_COUNT_CAP),
+            capped=total > SEARCH_COUNT_CAP,
+        ),
+        too_short=query.too_short,
+    )
+    if total == 0:
+        result.hints = _hints(query, q, category)
+        other = _other_layout(q)
+        if other:
+            again = matching.parse(other, max_terms=SEARCH_MAX_WORDS)
+            if again and _found(again, scope, 1)[0]:
+                result.suggestion = other
     return result
 
 

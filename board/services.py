@@ -24,6 +24,7 @@ from .models import (
     PostVersion,
     PostVote,
 )
+from .search import index as search_index
 
 POST_LIMIT = RateLimit("board-post", limit=5, window_seconds=60)
 COMMENT_LIMIT = RateLimit("board-comment", limit=20, window_seconds=60)
@@ -87,6 +88,7 @@ def create_post(*, user: User, category: Category, title: str, content: str) -> 
     Category.objects.filter(pk=category.pk).update(post_count=F("post_count") + 1)
     _invalidate(post)
     lists_changed()
+    search_index.after_commit(posts=[post.pk])
     transaction.on_commit(metrics.POSTS.inc)
     return post
 
@@ -98,7 +100,8 @@ def edit_post(*, user: User, post_id: int, title: str, content: str, category: C
     post = Post.objects.select_for_update().get(pk=post_id, is_active=True)
     _require_author(user, post.author_id)
     last = post.versions.order_by("-version").values_list("version", flat=True).first()
-    if category.pk != post.category_id:
+    moved = category.pk != post.category_id
+    if moved:
         Category.objects.filter(pk=post.category_id).update(post_count=F("post_count") - 1)
         Category.objects.filter(pk=category.pk).update(post_count=F("post_count") + 1)
     post.title, post.content, post.category = title, content, category
@@ -114,6 +117,8 @@ def edit_post(*, user: User, post_id: int, title: str, content: str, category: C
     )
     _invalidate(post)
     lists_changed()
+    # A move takes the post's comments along: their entries' board and category change too.
+    search_index.after_commit(**({"threads": [post.pk]} if moved else {"posts": [post.pk]}))
     return post
 
 
@@ -124,6 +129,7 @@ def _set_post_active(post: Post, active: bool, reason: str = "") -> None:
     Category.objects.filter(pk=post.category_id).update(post_count=F("post_count") + delta)
     _invalidate(post)
     lists_changed()
+    search_index.after_commit(threads=[post.pk])  # its comments are found only with it
 
 
 @atomic_with_retry
@@ -152,6 +158,7 @@ def create_comment(*, user: User, post_id: int, content: str) -> Comment:
     CommentVersion.objects.create(comment=comment, version=0, content=content, editor=user)
     Post.objects.filter(pk=post.pk).update(comment_count=F("comment_count") + 1)
     _invalidate(post)
+    search_index.after_commit(comments=[comment.pk])
     transaction.on_commit(metrics.COMMENTS.inc)
     return comment
 
@@ -170,6 +177,7 @@ def edit_comment(*, user: User, comment_id: int, content: str) -> Comment:
         comment=comment, version=(last or 0) + 1, content=content, editor=user
     )
     _invalidate(comment.post)
+    search_index.after_commit(comments=[comment.pk])
     return comment
 
 
@@ -179,6 +187,7 @@ def _set_comment_active(comment: Comment, active: bool, reason: str = "") -> Non
     delta = 1 if active else -1
     Post.objects.filter(pk=comment.post_id).update(comment_count=F("comment_count") + delta)
     _invalidate(comment.post)
+    search_index.after_commit(comments=[comment.pk])
 
 
 @atomic_with_retry
@@ -289,3 +298,6 @@ def rehome_category(*, category: Category) -> None:
     posts when it became a board itself, at their board again."""
     Post.objects.filter(category=category).update(board_id=category.board_id)
     Post.objects.filter(category__parent=category).update(board_id=category.pk)
+    moves = [(category.pk, category.board_id)]
+    moves += [(child, category.pk) for child in category.children.values_list("pk", flat=True)]
+    search_index.after_commit(categories=moves)

@@ -6,9 +6,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
+
+from config import locks
 
 from . import selectors, services
 from .forms import CommentForm, ModerationForm, PostForm
@@ -20,17 +23,33 @@ def _writer(request):
         raise PermissionDenied(request.user.restriction or "You cannot write.")
 
 
+def _search(request, category, q: str, number: int):
+    """A search's results as HTML, cached until the index changes (and at most
+    ``BOARD_LIST_CACHE_SECONDS``, for the counts in its rows); the search itself, read lazily
+    (a cache hit does not run it)."""
+    key = selectors.search_key(category=category, q=q, page=number)  # SearchError: no words
+    found = SimpleLazyObject(lambda: selectors.search(category=category, q=q, page=number))
+
+    def render_results():
+        context = {"search": found, "page": found.page, "q": q, "category": category}
+        return render_to_string("board/_search_results.html", context, request)
+
+    seconds = settings.BOARD_LIST_CACHE_SECONDS
+    return locks.cached_once(key, render_results, seconds), found
+
+
 def _list(request, category, version: int):
-    """A post list. Without a search its rendered rows are a cached fragment (see the template):
-    the page is read lazily, so a cache hit reads no post at all."""
+    """A post list, or a search of it. Without a search its rendered rows are a cached fragment
+    (see the template): the page is read lazily, so a cache hit reads no post at all."""
     q = selectors.search_text(request.GET.get("q", ""))
     number = selectors.parse_page(request.GET.get("page"))
-    search_error = None
+    search, results, search_error = None, None, None
     if not q:
         page = SimpleLazyObject(lambda: selectors.post_list(category=category, page=number))
     else:
         try:
-            page = selectors.post_list(category=category, q=q, page=number)
+            results, search = _search(request, category, q, number)
+            page = SimpleLazyObject(lambda: search.page)
         except selectors.SearchError as error:
             page = selectors.Page(items=[], number=1, size=selectors.PAGE_SIZE, total=0)
             search_error = str(error)
@@ -42,6 +61,8 @@ def _list(request, category, version: int):
             "page_number": number,
             "category": category,
             "q": q,
+            "search": search,
+            "search_results": results,
             "search_error": search_error,
             "boards": selectors.boards,  # called by the template only when the menu is not cached
             "list_version": version,

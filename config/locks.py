@@ -2,6 +2,7 @@
 time, such as the daily close or royalty distribution."""
 
 import contextlib
+import time
 import uuid
 
 from django.core.cache import cache
@@ -52,3 +53,25 @@ def _redis_client():
 def _pickled(value):
     # django-redis stores values through its serializer; compare the same bytes.
     return cache.client.encode(value)
+
+
+def cached_once(key: str, compute, timeout: int, *, wait: float = 2.0):
+    """``cache.get(key)``, else ``compute()`` stored under it for ``timeout`` seconds — by one
+    caller at a time: others that miss at the same moment wait (up to ``wait`` seconds) for its
+    value instead of all computing the same expensive thing at once."""
+    found = cache.get(key)
+    if found is not None:
+        return found
+    try:
+        with exclusive(f"once:{key}", timeout=max(1, int(wait) + 1)):
+            found = compute()
+            cache.set(key, found, timeout)
+            return found
+    except LockHeld:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            found = cache.get(key)
+            if found is not None:
+                return found
+        return compute()  # the first caller failed or is very slow: do not wait longer
