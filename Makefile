@@ -15,7 +15,7 @@ DEVSTAMP := $(VENV)/.installed-dev
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 
-.PHONY: run test install install-dev migrate demo lint format serve gunicorn bench clean
+.PHONY: run test test-topology install install-dev migrate demo lint format serve gunicorn bench clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python $(PYTHON_VERSION) is needed (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -56,6 +56,14 @@ run: demo
 test: install-dev
 	@$(SEARCH_ENGINE)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make test-topology: the tests past one machine on a real MariaDB primary and GTID replica
+## (.ci/mariadb-replica starts them on 3307/3308, beside the server on 3306, and stops them after)
+test-topology: install-dev
+	.ci/mariadb-replica start
+	OKCOW_TEST_MARIADB_PRIMARY=mysql://root@127.0.0.1:$${MARIADB_PRIMARY_PORT:-3307} \
+	OKCOW_TEST_MARIADB_REPLICA=mysql://root@127.0.0.1:$${MARIADB_REPLICA_PORT:-3308} \
+	  $(BIN)/pytest tests/topology -s $(PYTEST_ARGS); status=$$?; .ci/mariadb-replica stop; exit $$status
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions: it records the primary's position after the session is saved.
+    "config.replicas.ReadYourWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -149,10 +151,30 @@ def _database(url: str, *, test_name: str | None = None) -> dict:
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'okcow.sqlite3'}"
 DATABASES = {"default": _database(DATABASE_URL)}
-if replica_url := os.environ.get("DATABASE_REPLICA_URL"):
-    DATABASES["replica"] = _database(replica_url, test_name=str(VAR_DIR / "test-replica.sqlite3"))
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# Read replicas (docs/operations.md): aliases "replica", "replica_2", ... Requests read one in
+# rotation unless the person's last write is not on it yet (config/replicas.py).
+for _n, _url in enumerate(
+    env_list("DATABASE_REPLICA_URLS") or env_list("DATABASE_REPLICA_URL"), start=1
+):
+    _alias = "replica" if _n == 1 else f"replica_{_n}"
+    DATABASES[_alias] = _database(_url, test_name=str(VAR_DIR / f"test-{_alias}.sqlite3"))
+    DATABASES[_alias]["TEST"] = {"MIRROR": "default"}
+    if DATABASES[_alias]["ENGINE"] == "django.db.backends.mysql":
+        # A dead replica is noticed in a second, not after the operating system's TCP timeout.
+        DATABASES[_alias]["OPTIONS"]["connect_timeout"] = 1
 DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]
+# A replica further behind than this (seconds) is out of rotation; checked this often per process.
+DATABASE_REPLICA_MAX_LAG = env_int("DATABASE_REPLICA_MAX_LAG", 5)
+DATABASE_REPLICA_CHECK_SECONDS = float(os.environ.get("DATABASE_REPLICA_CHECK_SECONDS", "1"))
+# Read-your-writes: "gtid" (a replica that has applied the person's last write, else the primary)
+# or "pin" (the primary for DATABASE_PIN_SECONDS after each write).
+DATABASE_READ_YOUR_WRITES = os.environ.get("DATABASE_READ_YOUR_WRITES", "gtid")
+if DATABASE_READ_YOUR_WRITES not in {"gtid", "pin"}:
+    raise ImproperlyConfigured("DATABASE_READ_YOUR_WRITES must be 'gtid' or 'pin'.")
+DATABASE_PIN_SECONDS = float(os.environ.get("DATABASE_PIN_SECONDS", "5"))
+# How long MASTER_GTID_WAIT may wait for the replica to apply a person's write before their
+# request reads the primary instead (0: only ask whether it has).
+DATABASE_REPLICA_WAIT_SECONDS = float(os.environ.get("DATABASE_REPLICA_WAIT_SECONDS", "0"))
 USING_MARIADB = DATABASES["default"]["ENGINE"] == "django.db.backends.mysql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

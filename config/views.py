@@ -16,6 +16,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts.utils import client_ip
 
+from . import replicas
+
 logger = logging.getLogger(__name__)
 
 
@@ -56,12 +58,15 @@ def liveness(request):
 
 @never_cache
 def readiness(request):
-    """Ready for traffic when the database and the cache both answer."""
+    """Ready for traffic when the primary database and the cache both answer. Each replica is
+    reported too (status, lag, in rotation or not) but never makes the site unready: without one,
+    reads go to the primary."""
     checks = {"database": _check_database(), "cache": _check_cache()}
     ready = all(result == "ok" for result in checks.values())
-    return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
-    )
+    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    if found := replicas.report():
+        body["replicas"] = found
+    return JsonResponse(body, status=200 if ready else 503)
 
 
 def _check_database() -> str:
