@@ -59,10 +59,13 @@ test: install-dev
 
 ## make test-topology: the tests past one machine on a real MariaDB primary and GTID replica
 ## (.ci/mariadb-replica starts them on 3307/3308, beside the server on 3306, and stops them after)
+## and on Redis Sentinel (the test starts .ci/redis-sentinel: 6380/6381 and sentinels 26380-2)
 test-topology: install-dev
+	.ci/mariadb-replica clean  # a new pair each run: nothing left over from an earlier one
 	.ci/mariadb-replica start
 	OKCOW_TEST_MARIADB_PRIMARY=mysql://root@127.0.0.1:$${MARIADB_PRIMARY_PORT:-3307} \
 	OKCOW_TEST_MARIADB_REPLICA=mysql://root@127.0.0.1:$${MARIADB_REPLICA_PORT:-3308} \
+	OKCOW_TEST_REDIS_SENTINEL=1 \
 	  $(BIN)/pytest tests/topology -s $(PYTEST_ARGS); status=$$?; .ci/mariadb-replica stop; exit $$status
 
 lint: install-dev

@@ -6,6 +6,8 @@ import time
 import uuid
 
 from django.core.cache import cache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 class LockHeld(Exception):
@@ -29,7 +31,10 @@ def exclusive(name: str, *, timeout: int = 300):
         # Release only our own lock: it may have expired and been taken by someone else.
         client = _redis_client()
         if client is not None:
-            client.eval(_RELEASE_SCRIPT, 1, cache.make_and_validate_key(key), _pickled(token))
+            # Redis away (failing over): the lock lapses after ``timeout`` instead; the job's
+            # work is done and stays done.
+            with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
+                client.eval(_RELEASE_SCRIPT, 1, cache.make_and_validate_key(key), _pickled(token))
         elif cache.get(key) == token:
             cache.delete(key)
 

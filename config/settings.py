@@ -183,6 +183,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "okcow")
+# Redis Sentinel (docs/operations.md): REDIS_SENTINELS lists the sentinels (host:port, comma
+# separated) and REDIS_URL names the service instead of a host, e.g. redis://okcow/0. Every use of
+# Redis (cache, sessions' fast path, rate limits, locks, the matchers' streams) then asks the
+# sentinels for the primary and follows it when they promote another.
+REDIS_SENTINELS = [
+    (host, int(port)) for host, _, port in (a.rpartition(":") for a in env_list("REDIS_SENTINELS"))
+]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -200,6 +207,13 @@ if REDIS_URL:
             },
         }
     }
+    if REDIS_SENTINELS:
+        # Only the primary, also for reads: a replica's copy may miss a key just invalidated.
+        CACHES["default"]["OPTIONS"].update(
+            CONNECTION_FACTORY="django_redis.pool.SentinelConnectionFactory",
+            SENTINELS=REDIS_SENTINELS,
+            SENTINEL_KWARGS={"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        )
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {
@@ -209,6 +223,10 @@ else:
             "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
+# A market command waits (up to REDIS_WAIT_MS) until this many Redis replicas have it, so that a
+# failover does not lose it (Redis replicates asynchronously). On by default with Sentinel.
+REDIS_WAIT_REPLICAS = env_int("REDIS_WAIT_REPLICAS", 1 if REDIS_SENTINELS else 0)
+REDIS_WAIT_MS = env_int("REDIS_WAIT_MS", 100)
 
 # Sessions: read from the cache, written through to the database (a Redis restart logs no one out).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from redis import exceptions as redis_errors
 
 from config.db import atomic_with_retry, select_rows
 
@@ -61,6 +62,14 @@ logger = logging.getLogger(__name__)
 GROUP = "matchers"
 PLACE, CANCEL = "place", "cancel"
 REPLY_SECONDS = 60  # an answer nobody took is dropped after this
+
+
+# Redis is away (down, failing over, or a demoted primary that only reads): wait and try again.
+REDIS_UNAVAILABLE = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.ReadOnlyError,
+)
 
 
 class LeaseLost(Exception):
@@ -540,14 +549,17 @@ def send(command: Command) -> Outcome:
     client = redis()
     try:
         enqueue(dataclasses.replace(command, reply=reply), client)
-        deadline = time.monotonic() + settings.MATCHER_REPLY_SECONDS
+    except Exception as error:  # not sent: nothing will happen
+        logger.exception("the matcher of fund %s could not be reached", command.fund_id)
+        raise LedgerError("The market cannot take orders right now; try again shortly.") from error
+    deadline = time.monotonic() + settings.MATCHER_REPLY_SECONDS
+    try:
         while (left := deadline - time.monotonic()) > 0:
             # Short waits: each stays inside the Redis client's socket timeout.
             if answer := client.blpop([reply], timeout=min(left, 0.3)):
                 return Outcome(**json.loads(answer[1]))
-    except Exception as error:
-        logger.exception("the matcher of fund %s could not be reached", command.fund_id)
-        raise LedgerError("The market cannot take orders right now; try again shortly.") from error
+    except Exception:  # sent, the answer lost (Redis failing over): the command is queued
+        logger.warning("the answer of fund %s's matcher was lost", command.fund_id, exc_info=True)
     raise Unconfirmed(
         "Sent to the market, not confirmed yet: it shows in your orders once the market has it."
     )
@@ -555,8 +567,18 @@ def send(command: Command) -> Outcome:
 
 def enqueue(command: Command, client=None) -> None:
     """Add ``command`` to its fund's stream (no answer awaited: the bench and tests fill queues
-    with it)."""
-    (client or redis()).xadd(stream_key(command.fund_id), command.fields())
+    with it). With ``REDIS_WAIT_REPLICAS`` (Sentinel), also wait up to ``REDIS_WAIT_MS`` until
+    that many replicas have it: a primary that dies now cannot take it along."""
+    client = client or redis()
+    if not settings.REDIS_WAIT_REPLICAS:
+        client.xadd(stream_key(command.fund_id), command.fields())
+        return
+    pipe = client.pipeline(transaction=False)
+    pipe.xadd(stream_key(command.fund_id), command.fields())
+    pipe.execute_command("WAIT", settings.REDIS_WAIT_REPLICAS, settings.REDIS_WAIT_MS)
+    _, replicas = pipe.execute()
+    if replicas < settings.REDIS_WAIT_REPLICAS:
+        metrics.UNREPLICATED.inc()
 
 
 def redis():
@@ -588,14 +610,29 @@ class Matcher:
         self.renew = self.redis.register_script(_RENEW)
 
     def run(self, stop: threading.Event | None = None, *, idle_exit: bool = False) -> None:
+        """Match until ``stop``. Redis going away (a failover: Sentinel names the new primary to
+        the next connection) pauses the loop, never ends it; what was read and not acknowledged
+        is claimed again, and what was decided is answered from the log, not applied twice."""
         stop = stop or threading.Event()
         logger.info("matcher %s started", self.name)
+        pause = 0.0
         while not stop.is_set():
-            funds = self.lease()
-            worked = self.step()
+            try:
+                funds = self.lease()
+                worked = self.step()
+            except REDIS_UNAVAILABLE as error:
+                pause = min(max(pause * 2, 0.1), 2.0)
+                logger.warning(
+                    "matcher %s: Redis unavailable (%s), again in %.1f s", self.name, error, pause
+                )
+                self.lease_due = self.claim_due = 0.0  # renew and claim first thing
+                stop.wait(pause)
+                continue
+            pause = 0.0
             if idle_exit and not worked and funds and funds <= self.owned.keys():
                 break  # every fund is ours and none has anything left
-        self.release()
+        with contextlib.suppress(REDIS_UNAVAILABLE):
+            self.release()
 
     def lease(self) -> set[int]:
         """Every third of a lease period: renew our leases and take every fund nobody holds.
@@ -612,6 +649,15 @@ class Matcher:
         for fund_id in sorted(self.funds - self.owned.keys()):
             if self.redis.set(lease_key(fund_id), self.name, nx=True, px=self.lease_ms):
                 self.take(fund_id)
+        if others := sorted(self.funds - self.owned.keys()):
+            # Come back the moment the first of the others' leases runs out: a dead matcher's
+            # funds are taken over within the lease time of its last renewal.
+            pipe = self.redis.pipeline(transaction=False)
+            for fund_id in others:
+                pipe.pttl(lease_key(fund_id))
+            left = [ms for ms in pipe.execute() if ms != -1]  # -1: no expiry (not a lease)
+            if left:
+                self.lease_due = min(self.lease_due, now + max(min(left), 0) / 1000 + 0.005)
         return self.funds
 
     def take(self, fund_id: int) -> None:

@@ -64,6 +64,10 @@ def _count(events) -> None:
 
 
 MARKET_ORDERS = Counter("okcow_market_orders", "Market orders placed", ["side"])
+UNREPLICATED = Counter(
+    "okcow_market_commands_unreplicated",
+    "Commands a Redis replica did not confirm within REDIS_WAIT_MS (they may be lost on failover)",
+)
 MARKET_TRADES = Counter("okcow_market_trades", "Market trades executed")
 MARKET_TRADE_VALUE = Counter("okcow_market_trade_value", "Traded value (price x qty), cash units")
 MARKET_CANCELS = Counter("okcow_market_cancels", "Market orders cancelled")

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
-from investments import market, matcher, replay, services
+from investments import market, matcher, metrics, replay, services
 from investments.checks import LedgerError
 from investments.domain import events
 from investments.domain.orderbook import BookOrder, OrderBook
@@ -323,6 +323,77 @@ def test_with_redis_down_the_order_form_refuses_plainly(stream, client, monkeypa
     assert response.status_code == 400
     assert b"cannot take orders right now" in response.content
     assert not Order.objects.exists()
+
+
+def test_an_answer_lost_after_the_order_was_sent_is_unconfirmed_not_refused(stream, monkeypatch):
+    fund = fund_with_copyright(staff=StaffFactory(), base_price=10_000)
+    buyer = investor_with_cash(1_000_000)
+    client = matcher.redis()
+
+    def failing_over(*args, **kwargs):
+        raise redis_client.ConnectionError("Redis is failing over")
+
+    monkeypatch.setattr(client, "blpop", failing_over)
+    monkeypatch.setattr(matcher, "redis", lambda: client)
+    with pytest.raises(matcher.Unconfirmed):  # sent: it will be decided, the person is told so
+        market.place_order(
+            user=buyer, fund_id=fund.pk, side="buy", price=10_000, quantity=1, idempotency_key="x"
+        )
+    assert client.xlen(matcher.stream_key(fund.pk)) == 1
+
+
+def test_a_command_no_replica_confirmed_is_queued_and_counted(stream):
+    stream.REDIS_WAIT_REPLICAS, stream.REDIS_WAIT_MS = 1, 50  # this Redis has no replica
+    fund = fund_with_copyright(staff=StaffFactory(), base_price=10_000)
+    (buyer,), _ = people(fund, 1)
+    before = metrics.UNREPLICATED._value.get()
+    matcher.enqueue(order(buyer, fund, "buy", 10_000, 1))
+    assert metrics.UNREPLICATED._value.get() == before + 1
+    assert matcher.redis().xlen(matcher.stream_key(fund.pk)) == 1
+
+
+def test_a_matcher_without_a_fund_comes_back_the_moment_its_lease_runs_out(stream):
+    fund = fund_with_copyright(staff=StaffFactory(), base_price=10_000)
+    owner, other = matcher.Matcher(lease_seconds=6), matcher.Matcher(lease_seconds=6)
+    owner.lease()
+    matcher.redis().pexpire(matcher.lease_key(fund.pk), 300)  # its owner died 5.7 s ago
+    other.lease()
+    assert fund.pk not in other.owned
+    assert other.lease_due - time.monotonic() < 0.5  # not a third of the lease (2 s)
+    time.sleep(0.35)
+    other.lease()
+    assert fund.pk in other.owned
+    other.release()
+
+
+def test_a_matcher_waits_out_redis_going_away_and_goes_on(stream, monkeypatch):
+    fund = fund_with_copyright(staff=StaffFactory(), base_price=10_000)
+    buyers, sellers = people(fund, 3)
+    keys = queue(fund, buyers, sellers, 30, seed=4)
+    owner = matcher.Matcher(lease_seconds=2)
+    real_step, failures = owner.step, []
+
+    def step():
+        if len(failures) < 3:  # the first three turns find Redis away
+            failures.append(time.monotonic())
+            raise redis_client.ConnectionError("Connection refused")
+        return real_step()
+
+    monkeypatch.setattr(owner, "step", step)
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: (owner.run(stop), connection.close()))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while placed(keys) < 30 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert len(failures) == 3 and failures[2] - failures[0] >= 0.25  # it paused, longer each time
+    assert placed(keys) == 30
+    assert stored_trades(fund) == expected_trades(fund)
+    assert replay.audit() == []
 
 
 def test_an_idle_matcher_reads_its_books_whole_and_matches_against_them(stream):

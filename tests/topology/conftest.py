@@ -1,11 +1,14 @@
-"""Tests of okcow past one machine: a real MariaDB replica (marker ``replica``). They need the
-servers ``.ci/mariadb-replica`` starts, and are slow, so they run once, in their own pass of
+"""Tests of okcow past one machine (markers ``replica``, ``sentinel``, ``servers``): a real
+MariaDB replica, Redis Sentinel with its primary killed, two app servers with a matcher each.
+They need the servers ``.ci/mariadb-replica`` starts (the Sentinel tests start
+``.ci/redis-sentinel`` themselves), and are slow, so they run once, in their own pass of
 ``.ci/run`` (``make test-topology``):
 
     .ci/mariadb-replica start
     OKCOW_TEST_MARIADB_PRIMARY=mysql://root@127.0.0.1:3307 \\
     OKCOW_TEST_MARIADB_REPLICA=mysql://root@127.0.0.1:3308 \\
-    .venv/bin/pytest tests/topology
+    OKCOW_TEST_REDIS_SENTINEL=1 \\
+    .venv/bin/pytest tests/topology -s
 
 Without those variables they are deselected and listed at the end of the run, never skipped
 silently."""
@@ -20,7 +23,16 @@ from . import site
 
 PRIMARY = os.environ.get("OKCOW_TEST_MARIADB_PRIMARY", "")
 REPLICA = os.environ.get("OKCOW_TEST_MARIADB_REPLICA", "")
-NEEDS = {"replica": ("OKCOW_TEST_MARIADB_PRIMARY and _REPLICA", PRIMARY and REPLICA)}
+SENTINEL = os.environ.get("OKCOW_TEST_REDIS_SENTINEL", "")
+NEEDS = {
+    "replica": ("OKCOW_TEST_MARIADB_PRIMARY and _REPLICA", PRIMARY and REPLICA),
+    # The Sentinel tests start and stop .ci/redis-sentinel themselves.
+    "servers": ("OKCOW_TEST_MARIADB_PRIMARY", PRIMARY),
+    "sentinel": (
+        "OKCOW_TEST_MARIADB_PRIMARY and OKCOW_TEST_REDIS_SENTINEL=1",
+        PRIMARY and SENTINEL,
+    ),
+}
 _deselected: list[str] = []
 
 
@@ -40,7 +52,7 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep(
             "-",
             f"{len(_deselected)} topology tests not run: they need the servers of "
-            ".ci/mariadb-replica (tests/topology/conftest.py; .ci/run runs them)",
+            ".ci/mariadb-replica and .ci/redis-sentinel (make test-topology runs them)",
         )
         for nodeid in _deselected:
             terminalreporter.write_line(f"  {nodeid}")
@@ -74,7 +86,9 @@ class Replication:
         ((result,),) = site.sql(
             self.replica, "SELECT MASTER_GTID_WAIT(%s, %s)", [position, timeout]
         )
-        assert result == 0, f"the replica did not reach {position}"
+        if result != 0:
+            status = site.replica_status(self.replica)
+            raise AssertionError(f"the replica did not reach {position} in {timeout}s: {status}")
 
     def has_row(self, database: str, table: str, pk: int) -> bool:
         rows = site.sql(

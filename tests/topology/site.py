@@ -51,6 +51,28 @@ def sql(url: str, statement: str, params=(), database: str | None = None):
         conn.close()
 
 
+def replica_status(url: str) -> dict:
+    """The essentials of the replica's SHOW SLAVE STATUS (empty when it replicates nothing)."""
+    conn = mysql(url, None)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SHOW SLAVE STATUS")
+            row = cursor.fetchone() or ()
+            columns = [c[0] for c in cursor.description or ()]
+    finally:
+        conn.close()
+    keep = {
+        "Slave_IO_Running",
+        "Slave_SQL_Running",
+        "Last_IO_Error",
+        "Last_SQL_Error",
+        "Gtid_IO_Pos",
+        "Seconds_Behind_Master",
+        "SQL_Delay",
+    }
+    return {k: v for k, v in zip(columns, row, strict=False) if k in keep}
+
+
 def redis_flush(url: str) -> None:
     """Empty the Redis database of ``url`` (a test's own number)."""
     redis.Redis.from_url(url).flushdb()
