@@ -14,8 +14,11 @@ SEARCH_ENGINE := if echo "$$DATABASE_URL" | grep -Eq '^mysql://[^/]*@?(127\.0\.0
 DEVSTAMP := $(VENV)/.installed-dev
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
+# The primary and replica of .ci/mariadb-replica (make test-topology, make bench-replica)
+export MARIADB_PRIMARY_PORT ?= 3307
+export MARIADB_REPLICA_PORT ?= 3308
 
-.PHONY: run test test-topology install install-dev migrate demo lint format serve gunicorn bench clean
+.PHONY: run test test-topology install install-dev migrate demo lint format serve gunicorn bench bench-replica clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python $(PYTHON_VERSION) is needed (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -63,8 +66,8 @@ test: install-dev
 test-topology: install-dev
 	.ci/mariadb-replica clean  # a new pair each run: nothing left over from an earlier one
 	.ci/mariadb-replica start
-	OKCOW_TEST_MARIADB_PRIMARY=mysql://root@127.0.0.1:$${MARIADB_PRIMARY_PORT:-3307} \
-	OKCOW_TEST_MARIADB_REPLICA=mysql://root@127.0.0.1:$${MARIADB_REPLICA_PORT:-3308} \
+	OKCOW_TEST_MARIADB_PRIMARY=mysql://root@127.0.0.1:$(MARIADB_PRIMARY_PORT) \
+	OKCOW_TEST_MARIADB_REPLICA=mysql://root@127.0.0.1:$(MARIADB_REPLICA_PORT) \
 	OKCOW_TEST_REDIS_SENTINEL=1 \
 	  $(BIN)/pytest tests/topology -s $(PYTEST_ARGS); status=$$?; .ci/mariadb-replica stop; exit $$status
 
@@ -91,6 +94,20 @@ bench: install-dev
 	$(BIN)/python -m bench.database
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## make bench-replica: the board's read rows again on a server that reads a real GTID replica
+## (.ci/mariadb-replica: the data seeded on its primary, 3307, and read on 3308). BENCH_ARGS as
+## for make bench, e.g. BENCH_ARGS="--scale 0.01 --duration 3".
+bench-replica: export DATABASE_URL ?= mysql://root@127.0.0.1:$(MARIADB_PRIMARY_PORT)/okcow_bench
+bench-replica: export BENCH_REPLICA_URL ?= mysql://root@127.0.0.1:$(MARIADB_REPLICA_PORT)/okcow_bench
+bench-replica: export REDIS_URL ?= redis://127.0.0.1:6379/4
+bench-replica: install-dev
+	.ci/debian-packages wrk mariadb-plugin-mroonga
+	.ci/mariadb-replica start
+	$(BIN)/python -m bench.database
+	DATABASE_URL=$$BENCH_REPLICA_URL $(BIN)/python -m bench.database
+	$(BIN)/python manage.py migrate --no-input -v 0
+	$(BIN)/python -m bench.run --only board-list board-list-spread post-cached post-uncached $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles

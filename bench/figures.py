@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from django.db import connection, transaction
 from django.db.models import Max, Min
@@ -281,6 +282,48 @@ def trade_latency(directory) -> dict[float, float]:
                 bound = float(sample.labels["le"])
                 buckets[bound] = buckets.get(bound, 0) + sample.value
     return buckets
+
+
+def read_routes(directory) -> dict[str, float]:
+    """Requests by where their reads went (okcow_db_read_route_total's ``to``: primary or
+    replica), as the site's metrics directory holds them."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(directory))
+    routes: dict[str, float] = {}
+    for family in registry.collect():
+        if family.name != "okcow_db_read_route":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                to = sample.labels["to"]
+                routes[to] = routes.get(to, 0) + sample.value
+    return routes
+
+
+def replica_caught_up(replica_url: str, timeout: float = 600) -> bool:
+    """Wait (up to ``timeout`` s) until the replica at ``replica_url`` has applied everything
+    the primary (this process's database) has written: MASTER_GTID_WAIT."""
+    import MySQLdb
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@gtid_binlog_pos")
+        (position,) = cursor.fetchone()
+    parts = urlsplit(replica_url)
+    replica = MySQLdb.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=unquote(parts.username or "root"),
+        password=unquote(parts.password or ""),
+    )
+    try:
+        cursor = replica.cursor()
+        cursor.execute("SELECT MASTER_GTID_WAIT(%s, %s)", [position, timeout])
+        return cursor.fetchone()[0] == 0
+    finally:
+        replica.close()
 
 
 def latency_p99_ms(before: dict[float, float], after: dict[float, float]) -> tuple[int, float]:

@@ -43,6 +43,9 @@ IN_PROCESS = (
     "time-travel",
 )
 SCENARIOS = HTTP + IN_PROCESS
+# With --replica, these read rows run a second time on a server that reads the replica (the
+# cached ones mostly read Redis; -spread and -uncached read the database).
+ON_REPLICA = ("board-list", "board-list-spread", "post-cached", "post-uncached")
 DEEP_PAGE = 5_000
 PEOPLE = 2_000  # logged-in people per write scenario (rate limits are per person)
 
@@ -62,6 +65,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--samples", type=int, default=50, help="time-travel samples")
     parser.add_argument("--profile", action="store_true", help="write pyinstrument profiles")
+    parser.add_argument(
+        "--replica",
+        default=os.environ.get("BENCH_REPLICA_URL", ""),
+        metavar="URL",
+        help="a replica of DATABASE_URL (mysql://…): the board's read rows run on it too",
+    )
     parser.add_argument("--out", type=Path, default=None, help="the Markdown table (var/bench.md)")
     args = parser.parse_args(argv)
     args.only = list(args.only or SCENARIOS)
@@ -155,6 +164,45 @@ def main(argv=None) -> int:
             latency.error = "no trade was made"
         return [row, latency]
 
+    def on_replica(names: list[str]) -> list[report.Row]:
+        """The rows ``names`` again, on a server whose reads go to the replica (the router, as
+        in production), starting from an empty cache; each row says what share of its requests
+        read the replica."""
+        nonlocal base
+        print("… waiting for the replica to apply the seeded data", file=sys.stderr, flush=True)
+        if not figures.replica_caught_up(args.replica):
+            return [
+                report.Row(f"{n} (replica)", error="the replica did not catch up") for n in names
+            ]
+        # The pages the first server cached would answer without reading any database.
+        from django.core.cache import cache
+
+        cache.clear()
+        replica_var = var / "replica"
+        env = {**os.environ, "DATABASE_REPLICA_URLS": args.replica}
+        found = []
+        with server.gunicorn(workers=args.workers, var=replica_var, env=env) as base:
+            data.base = base
+            for name in names:
+                before = figures.read_routes(replica_var / "prometheus")
+                row = _guard(name, lambda name=name: load(name, *data.scenario(name)))
+                after = figures.read_routes(replica_var / "prometheus")
+                routed = {to: after.get(to, 0) - before.get(to, 0) for to in after}
+                total = sum(routed.values())
+                share = routed.get("replica", 0) / total if total else 0.0
+                row.name = f"{name} (replica)"
+                said = (
+                    f"{share:.0%} of its requests that read a database read the replica"
+                    if total
+                    else "no request read a database (the cache answered)"
+                )
+                row.note = f"{said}; {row.note}" if row.note else said
+                if total and share < 0.99:
+                    row.error = f"only {share:.0%} of its database reads went to the replica"
+                found.append(row)
+        return found
+
+    base = ""
     if http:
         with server.gunicorn(workers=args.workers, var=var, env=dict(os.environ)) as base:
             data.base = base
@@ -172,6 +220,8 @@ def main(argv=None) -> int:
                     rows += order_http()
                 else:
                     rows.append(_guard(name, lambda name=name: load(name, *data.scenario(name))))
+        if args.replica:
+            rows += on_replica([name for name in ON_REPLICA if name in http])
         for row in rows:
             row.relate(read_ceiling.rate, write_ceiling.rate)
         if args.profile:
