@@ -26,7 +26,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from config.db import insert_rows, select_rows
+from config.db import insert_rows, moment_values, pipelined, select_rows
 
 from . import metrics, projections
 from .checks import LedgerError
@@ -158,12 +158,26 @@ def append(*batch: NewEvent, prepared: projections.Pending | None = None) -> lis
                 idempotency_key=new.idempotency_key or None,
             )
         )
-    ids = store((tuple(getattr(e, column) for column in EVENT_COLUMNS) for e in stored), ids=True)
+    with pipelined():  # the postings and projection rows are built while the events are written
+        store(tuple(getattr(e, column) for column in EVENT_COLUMNS) for e in stored)
+        pending.apply([(e.type, e.payload) for e in stored])
+    ids = dict(_row_ids(first, last))
     for event in stored:
         event.pk = ids[event.sequence]
-    pending.apply([(e.type, e.payload) for e in stored])
     metrics.record(stored)
     return stored
+
+
+def _row_ids(first: int, last: int) -> list[tuple[int, int]]:
+    """``(sequence, id)`` of the events numbered ``first`` to ``last``: read after they are
+    written, not returned by their INSERT, so that the INSERT need not be waited for."""
+    table = connection.ops.quote_name(Event._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT sequence, id FROM {table} WHERE sequence BETWEEN %s AND %s",  # noqa: S608
+            [first, last],
+        )
+        return cursor.fetchall()
 
 
 def _last_version(stream: str) -> int:
@@ -184,16 +198,26 @@ FUND_AMOUNTS = ("cash", "shares", "pending")
 FUND_POSTING_COLUMNS = ("sequence", "occurred_at", "fund_id", *FUND_AMOUNTS)
 
 
-def store(rows, *, ids: bool = False) -> dict[int, int] | None:
+def store(rows) -> None:
     """Insert numbered events — ``EVENT_COLUMNS`` tuples, payloads as dicts — and their postings
     (each event's changes to each balance, as deltas, for time travel): multi-row INSERTs, in the
-    caller's transaction. ``append`` and the seeder both write through here. With ``ids``, returns
-    each event's row id by its sequence."""
-    adapt = connection.ops.adapt_datetimefield_value
-    events, holders, funds, moved_funds = [], [], [], []
-    for sequence, stream, version, type_, payload, moment, actor_id, key in rows:
-        at = adapt(moment)
-        events.append((sequence, stream, version, type_, json.dumps(payload), at, actor_id, key))
+    caller's transaction, the events' first (in a ``pipelined`` block the postings are worked
+    out while the events are written). ``append`` and the seeder both write through here."""
+    adapt, adapted = moment_values(), {}  # a batch's events share a few moments
+    rows = [
+        (*row[:6], adapted.get(row[5]) or adapted.setdefault(row[5], adapt(row[5])), *row[6:])
+        for row in rows
+    ]
+    insert_rows(
+        Event,
+        EVENT_COLUMNS,
+        (
+            (sequence, stream, version, type_, json.dumps(payload), at, actor_id, key)
+            for sequence, stream, version, type_, payload, _, at, actor_id, key in rows
+        ),
+    )
+    holders, funds, moved_funds = [], [], []
+    for sequence, _, _, type_, payload, moment, at, _, _ in rows:
         moved = postings(type_, payload)
         for r in moved.holders:
             amounts = (r.get(f, 0) for f in HOLDER_AMOUNTS)
@@ -202,8 +226,6 @@ def store(rows, *, ids: bool = False) -> dict[int, int] | None:
             amounts = tuple(r[f] for f in FUND_AMOUNTS)
             funds.append((sequence, at, r["fund_id"], *amounts))
             moved_funds.append((r["fund_id"], moment, *amounts))
-    returning = ("sequence", "id") if ids else ()
-    returned = insert_rows(Event, EVENT_COLUMNS, events, returning=returning)
     insert_rows(Posting, POSTING_COLUMNS, holders)
     insert_rows(FundPosting, FUND_POSTING_COLUMNS, funds)
     insert_rows(
@@ -215,7 +237,6 @@ def store(rows, *, ids: bool = False) -> dict[int, int] | None:
         ],
         add=FUND_AMOUNTS,
     )
-    return dict(returned) if ids else None
 
 
 def month_of(moment: datetime) -> date:

@@ -23,7 +23,7 @@ from operator import itemgetter
 
 from django.db import connection
 
-from config.db import delete_rows, insert_rows, raw_rows, select_rows
+from config.db import delete_rows, insert_rows, pipelined, raw_rows, select_rows
 from config.scale import bulk_load
 
 from .domain.state import State, touched
@@ -433,7 +433,8 @@ def write(state: State) -> int:
     stay). The rows that changed are upserted afterwards, with the unique checks on: they are
     how an upsert finds its row."""
     mended, stale, gone = 0, {}, {}
-    with bulk_load(), connection.cursor() as cursor:
+    # Pipelined: the next rows are converted while MariaDB inserts these.
+    with bulk_load(), pipelined(), connection.cursor() as cursor:
         for model in (CircuitBreaker, FeeAccount, *(t.model for t in reversed(TABLES))):
             if not any(t.model is model for t in RECONCILED):
                 # One DELETE per table: the ORM's delete() would first read every row to check
