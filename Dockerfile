@@ -1,10 +1,14 @@
 # okcow: multi-stage build; the final image runs gunicorn as a non-root user.
 FROM python:3.13-slim-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential pkg-config libmariadb-dev \
+ && apt-get install -y --no-install-recommends build-essential pkg-config libmariadb-dev gettext \
  && rm -rf /var/lib/apt/lists/*
 COPY requirements.txt /tmp/requirements.txt
 RUN python -m venv /venv && /venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt
+# The translations, compiled here (msgfmt stays out of the runtime image).
+WORKDIR /src
+COPY locale locale
+RUN /venv/bin/python -m django compilemessages -v 0
 
 FROM python:3.13-slim-bookworm AS runtime
 RUN apt-get update \
@@ -14,6 +18,7 @@ RUN apt-get update \
 COPY --from=build /venv /venv
 WORKDIR /app
 COPY --chown=okcow:okcow . .
+COPY --from=build --chown=okcow:okcow /src/locale /app/locale
 ENV PATH="/venv/bin:$PATH" \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -4,21 +4,26 @@ PY      ?= python$(PYTHON_VERSION)
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-# mysqlclient builds against these (Debian and Ubuntu: installed when missing)
-SYSTEM_PACKAGES := if command -v dpkg-query >/dev/null 2>&1; then .ci/debian-packages libmariadb-dev pkg-config; fi
+# mysqlclient builds against these, and gettext compiles the translations (Debian and Ubuntu:
+# installed when missing)
+SYSTEM_PACKAGES := if command -v dpkg-query >/dev/null 2>&1; then .ci/debian-packages libmariadb-dev pkg-config gettext; fi
 # Board search on a local MariaDB server runs on its Mroonga plugin (docs/board.md): installed
 # and loaded when DATABASE_URL is MariaDB on this machine; the migration checks it is there.
 SEARCH_ENGINE := if echo "$$DATABASE_URL" | grep -Eq '^mysql://[^/]*@?(127\.0\.0\.1|localhost)[:/]' \
 	&& command -v dpkg-query >/dev/null 2>&1 && dpkg-query -W mariadb-server >/dev/null 2>&1; then \
 	.ci/debian-packages mariadb-plugin-mroonga && { .ci/mroonga || echo "Mroonga not loaded (root)"; }; fi
 DEVSTAMP := $(VENV)/.installed-dev
+# The translations (README: Languages): each locale's .po compiled to the .mo Django reads.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+# makemessages' options: English is the source; only the project's own code and templates.
+MESSAGES_ARGS := --no-location -i .venv -i staticfiles -i static -i var -i tests -i seeds -i bench -i docs
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 # The primary and replica of .ci/mariadb-replica (make test-topology, make bench-replica)
 export MARIADB_PRIMARY_PORT ?= 3307
 export MARIADB_REPLICA_PORT ?= 3308
 
-.PHONY: run test test-topology install install-dev migrate demo lint format serve gunicorn bench bench-replica clean
+.PHONY: run test test-topology install install-dev messages migrate demo lint format serve gunicorn bench bench-replica clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python $(PYTHON_VERSION) is needed (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -35,8 +40,17 @@ $(DEVSTAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(STAMP)
 
-install: $(STAMP)
-install-dev: $(DEVSTAMP)
+# A catalogue is compiled again whenever its .po changes (or the install does).
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(STAMP)
+	$(BIN)/python manage.py compilemessages --locale $* --ignore '.*' --ignore var --ignore staticfiles -v 0
+
+install: $(STAMP) $(CATALOGS)
+install-dev: $(DEVSTAMP) $(CATALOGS)
+
+## make messages: gather every translatable string into locale/*/LC_MESSAGES/django.po
+## (then translate the new entries, and `make install` compiles them)
+messages: install
+	$(BIN)/python manage.py makemessages --all $(MESSAGES_ARGS)
 
 migrate: install
 	@$(SEARCH_ENGINE)

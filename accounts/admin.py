@@ -7,6 +7,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from config.admin import BoundedAdmin
 from config.validators import MomentField
@@ -55,10 +57,13 @@ class LoginRecordInline(ReadOnlyInline):
 
 
 class StateChangeForm(forms.Form):
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
     until = MomentField(
+        label=_("Until"),
         required=False,
-        help_text="Suspensions only: when the suspension ends (YYYY-MM-DD HH:MM).",
+        help_text=_("Suspensions only: when the suspension ends (YYYY-MM-DD HH:MM)."),
     )
 
 
@@ -71,6 +76,13 @@ class PersonChangeForm(UserChangeForm):
         if services.removes_last_admin(self.instance, role=role, state=self.instance.state):
             raise forms.ValidationError(services.LAST_ADMIN)
         return role
+
+
+STATE_TITLES = {
+    "suspend": _("Suspend people"),
+    "block": _("Block people"),
+    "reactivate": _("Reactivate people"),
+}
 
 
 @admin.register(User)
@@ -105,13 +117,13 @@ class UserAdmin(BoundedAdmin, DjangoUserAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
-        ("Profile", {"fields": ["email", "bio"]}),
-        ("Role", {"fields": ["role"]}),
+        (_("Profile"), {"fields": ["email", "bio"]}),
+        (_("Role"), {"fields": ["role"]}),
         (
-            "State (change with the actions on the list)",
+            _("State (change with the actions on the list)"),
             {"fields": ["state", "suspended_until", "state_reason", "is_active", "deleted_at"]},
         ),
-        ("Dates", {"fields": ["last_login", "date_joined"]}),
+        (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
         (
@@ -142,19 +154,19 @@ class UserAdmin(BoundedAdmin, DjangoUserAdmin):
                 self.message_user(request, error.message, messages.ERROR)
             obj.refresh_from_db()
 
-    @admin.display(boolean=True, description="deleted")
+    @admin.display(boolean=True, description=_("deleted"))
     def is_deleted(self, obj):
         return obj.is_deleted
 
-    @admin.action(description="Suspend selected people (with a reason and an end)")
+    @admin.action(description=_("Suspend selected people (with a reason and an end)"))
     def suspend(self, request, queryset):
         return self._change_state(request, queryset, User.State.SUSPENDED, "suspend")
 
-    @admin.action(description="Block selected people (with a reason)")
+    @admin.action(description=_("Block selected people (with a reason)"))
     def block(self, request, queryset):
         return self._change_state(request, queryset, User.State.BLOCKED, "block")
 
-    @admin.action(description="Reactivate selected people (with a reason)")
+    @admin.action(description=_("Reactivate selected people (with a reason)"))
     def reactivate(self, request, queryset):
         return self._change_state(request, queryset, User.State.ACTIVE, "reactivate")
 
@@ -164,7 +176,8 @@ class UserAdmin(BoundedAdmin, DjangoUserAdmin):
             names = ", ".join(p.public_name for p in refused)
             self.message_user(
                 request,
-                f"You may not change the state of: {names}. Nothing changed.",
+                gettext("You may not change the state of: %(names)s. Nothing changed.")
+                % {"names": names},
                 messages.ERROR,
             )
             return None
@@ -191,13 +204,20 @@ class UserAdmin(BoundedAdmin, DjangoUserAdmin):
                     changed += 1
             else:
                 if changed:
-                    self.message_user(
-                        request, f"{changed} of {len(queryset)} people: {state}.", messages.SUCCESS
-                    )
+                    text = ngettext(
+                        "%(changed)d of %(total)d person: %(state)s.",
+                        "%(changed)d of %(total)d people: %(state)s.",
+                        len(queryset),
+                    ) % {
+                        "changed": changed,
+                        "total": len(queryset),
+                        "state": User.State(state).label,
+                    }
+                    self.message_user(request, text, messages.SUCCESS)
                 return None
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{action.capitalize()} people",
+            "title": STATE_TITLES[action],
             "form": form,
             "people": queryset,
             "action": action,

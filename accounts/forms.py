@@ -6,6 +6,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from . import metrics
 from .models import User
@@ -20,21 +21,22 @@ class UsernameEmailMixin:
         username = User.normalize_username(self.cleaned_data["username"].strip())
         taken = User.objects.filter(username__iexact=username).exclude(pk=self.instance_pk)
         if taken.exists():
-            raise ValidationError("This username is already taken.", code="unique")
+            raise ValidationError(_("This username is already taken."), code="unique")
         return username
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email=email).exclude(pk=self.instance_pk).exists():
-            raise ValidationError("An account with this email already exists.", code="unique")
+            raise ValidationError(_("An account with this email already exists."), code="unique")
         return email
 
 
 def username_field() -> forms.CharField:
     return forms.CharField(
+        label=_("Username"),
         max_length=150,
         validators=[UnicodeUsernameValidator()],
-        help_text="Up to 150 characters: letters (any language), digits and @ . + - _",
+        help_text=_("Up to 150 characters: letters (any language), digits and @ . + - _"),
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
     )
 
@@ -42,16 +44,16 @@ def username_field() -> forms.CharField:
 class SignUpForm(UsernameEmailMixin, forms.Form):
     username = username_field()
     email = forms.EmailField(
-        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -60,7 +62,7 @@ class SignUpForm(UsernameEmailMixin, forms.Form):
         cleaned = super().clean()
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         if password1 and password2 and password1 != password2:
-            self.add_error("password2", "The two passwords do not match.")
+            self.add_error("password2", _("The two passwords do not match."))
         if password1:
             candidate = User(username=cleaned.get("username", ""), email=cleaned.get("email", ""))
             try:
@@ -94,13 +96,13 @@ class LoginRulesMixin:
 
 class LoginForm(LoginRulesMixin, AuthenticationForm):
     username = forms.CharField(
-        label="Username or email",
+        label=_("Username or email"),
         max_length=254,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "Wrong username or password.",
+        "invalid_login": _("Wrong username or password."),
     }
 
 
@@ -110,7 +112,7 @@ class AdminLoginForm(LoginRulesMixin, AdminAuthenticationForm):
 
 class ProfileForm(UsernameEmailMixin, forms.ModelForm):
     username = username_field()
-    email = forms.EmailField(max_length=254)
+    email = forms.EmailField(label=_("Email"), max_length=254)
 
     class Meta:
         model = User
@@ -124,12 +126,12 @@ class ProfileForm(UsernameEmailMixin, forms.ModelForm):
 
 class DeleteAccountForm(forms.Form):
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     confirm = forms.BooleanField(
-        label="I understand: I cannot log in again, and my posts stay as “deleted user”."
+        label=_("I understand: I cannot log in again, and my posts stay as “deleted user”.")
     )
 
     def __init__(self, *args, user: User, **kwargs):
@@ -139,5 +141,5 @@ class DeleteAccountForm(forms.Form):
     def clean_password(self):
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise ValidationError("This is not your password.", code="wrong_password")
+            raise ValidationError(_("This is not your password."), code="wrong_password")
         return password

@@ -10,6 +10,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import ngettext_lazy
 
 from config.ratelimit import RateLimit
 
@@ -19,8 +20,16 @@ from .utils import client_ip
 logger = logging.getLogger(__name__)
 
 MESSAGES = {
-    "ip": "Too many failed log-ins from your network. Try again in {minutes} minutes.",
-    "account": "Too many failed log-ins for this account. Try again in {minutes} minutes.",
+    "ip": ngettext_lazy(
+        "Too many failed log-ins from your network. Try again in %(minutes)d minute.",
+        "Too many failed log-ins from your network. Try again in %(minutes)d minutes.",
+        "minutes",
+    ),
+    "account": ngettext_lazy(
+        "Too many failed log-ins for this account. Try again in %(minutes)d minute.",
+        "Too many failed log-ins for this account. Try again in %(minutes)d minutes.",
+        "minutes",
+    ),
 }
 
 
@@ -53,7 +62,7 @@ def check(request, account_id: int | None) -> None:
     for kind, subject in _subjects(request, account_id).items():
         limit = limits[kind]
         if limit.exceeded(subject):
-            message = MESSAGES[kind].format(minutes=limit.window_minutes)
+            message = MESSAGES[kind] % {"minutes": limit.window_minutes}
             metrics.failed_logins.labels(reason="rate_limited").inc()
             logger.warning(
                 "log-in refused: too many failures for the %s",

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.utils.translation import gettext
 
 
 class AccountStateMiddleware:
@@ -14,5 +15,6 @@ class AccountStateMiddleware:
         # in the admin is seen here at this person's very next request.
         if user.is_authenticated and (restriction := user.restriction):
             logout(request)
-            messages.error(request, f"You have been logged out. {restriction}")
+            text = gettext("You have been logged out. %(why)s") % {"why": restriction}
+            messages.error(request, text)
         return self.get_response(request)

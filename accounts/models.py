@@ -4,11 +4,13 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from . import roles
 
-DELETED_USER_NAME = "deleted user"
+DELETED_USER_NAME = _("deleted user")
 
 
 class UserManager(DjangoUserManager):
@@ -25,27 +27,29 @@ class UserManager(DjangoUserManager):
 
 class User(AbstractUser):
     class Role(models.TextChoices):
-        MEMBER = "member", "Member"
-        STAFF = "staff", "Staff"
-        ADMIN = "admin", "Admin"
+        MEMBER = "member", _("Member")
+        STAFF = "staff", _("Staff")
+        ADMIN = "admin", pgettext_lazy("role", "Admin")
 
     class State(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
-        BLOCKED = "blocked", "Blocked"
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        BLOCKED = "blocked", _("Blocked")
 
     # Stored lower-cased, so uniqueness is case-insensitive on every database. Null once deleted.
-    email = models.EmailField("email address", unique=True, null=True, blank=True)
-    bio = models.TextField(blank=True, max_length=500)
-    role = models.CharField(max_length=10, choices=Role, default=Role.MEMBER)
-    state = models.CharField(max_length=10, choices=State, default=State.ACTIVE)
-    suspended_until = models.DateTimeField(null=True, blank=True)
-    state_reason = models.CharField(max_length=500, blank=True)
-    deleted_at = models.DateTimeField(null=True, blank=True)
+    email = models.EmailField(_("email address"), unique=True, null=True, blank=True)
+    bio = models.TextField(_("about"), blank=True, max_length=500)
+    role = models.CharField(_("role"), max_length=10, choices=Role, default=Role.MEMBER)
+    state = models.CharField(_("state"), max_length=10, choices=State, default=State.ACTIVE)
+    suspended_until = models.DateTimeField(_("suspended until"), null=True, blank=True)
+    state_reason = models.CharField(_("reason for the state"), max_length=500, blank=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
 
     objects = UserManager()
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(state="suspended") | models.Q(suspended_until__isnull=False),
@@ -82,19 +86,25 @@ class User(AbstractUser):
 
     @property
     def public_name(self) -> str:
-        return DELETED_USER_NAME if self.is_deleted else self.username
+        return str(DELETED_USER_NAME) if self.is_deleted else self.username
 
     @property
     def restriction(self) -> str | None:
         """Why this person may not log in or write right now, or None when they may."""
         if self.state == self.State.BLOCKED:
-            return "This account is blocked" + (
-                f": {self.state_reason}" if self.state_reason else "."
-            )
+            if self.state_reason:
+                return gettext("This account is blocked: %(reason)s") % {
+                    "reason": self.state_reason
+                }
+            return gettext("This account is blocked.")
         if self.state == self.State.SUSPENDED and self.suspended_until > timezone.now():
-            until = timezone.localtime(self.suspended_until).strftime("%Y-%m-%d %H:%M")
-            reason = f" Reason: {self.state_reason}" if self.state_reason else ""
-            return f"This account is suspended until {until}.{reason}"
+            until = formats.date_format(
+                timezone.localtime(self.suspended_until), "SHORT_DATETIME_FORMAT"
+            )
+            text = gettext("This account is suspended until %(until)s.") % {"until": until}
+            if self.state_reason:
+                text += " " + gettext("Reason: %(reason)s") % {"reason": self.state_reason}
+            return text
         return None
 
     @property
@@ -105,18 +115,26 @@ class User(AbstractUser):
 class StateChange(models.Model):
     """One change of a person's state or role: what it became, why, until when and who decided."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="state_changes")
-    state = models.CharField(max_length=10, choices=User.State)
-    # The role this entry gave the person; empty when only the state changed.
-    role = models.CharField(max_length=10, choices=User.Role, blank=True)
-    until = models.DateTimeField(null=True, blank=True)
-    reason = models.CharField(max_length=500)
-    set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="state_changes", verbose_name=_("user")
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(_("state"), max_length=10, choices=User.State)
+    # The role this entry gave the person; empty when only the state changed.
+    role = models.CharField(_("role"), max_length=10, choices=User.Role, blank=True)
+    until = models.DateTimeField(_("until"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=500)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("set by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("state change")
+        verbose_name_plural = _("state changes")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "-created_at"])]
 
@@ -139,12 +157,16 @@ class StateChange(models.Model):
 class LoginRecord(models.Model):
     """One successful log-in."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="logins")
-    at = models.DateTimeField(default=timezone.now)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=512, blank=True)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="logins", verbose_name=_("user")
+    )
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=512, blank=True)
 
     class Meta:
+        verbose_name = _("log-in record")
+        verbose_name_plural = _("log-in records")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["user", "-at"])]
 

@@ -5,6 +5,7 @@ import datetime
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from . import metrics, roles
 from .models import LoginRecord, StateChange, User
@@ -20,6 +21,13 @@ class AccountError(Exception):
         self.field = field
 
 
+def _taken(error: IntegrityError) -> AccountError:
+    """The unique username or email another person took between the form's check and the save."""
+    if "email" in str(error).lower():
+        return AccountError(gettext("This email is already taken."), field="email")
+    return AccountError(gettext("This username is already taken."), field="username")
+
+
 def register_user(*, username: str, email: str, password: str) -> User:
     """Create a member. Raises AccountError when the username or email was taken meanwhile."""
     try:
@@ -27,8 +35,7 @@ def register_user(*, username: str, email: str, password: str) -> User:
             user = User(username=username, email=email, password=make_password(password))
             user.save()
     except IntegrityError as error:
-        field = "email" if "email" in str(error).lower() else "username"
-        raise AccountError(f"This {field} is already taken.", field=field) from error
+        raise _taken(error) from error
     metrics.signups.inc()
     return user
 
@@ -40,8 +47,7 @@ def update_profile(*, user: User, username: str, email: str, bio: str) -> User:
             locked.username, locked.email, locked.bio = username, email, bio
             locked.save(update_fields=["username", "email", "bio"])
     except IntegrityError as error:
-        field = "email" if "email" in str(error).lower() else "username"
-        raise AccountError(f"This {field} is already taken.", field=field) from error
+        raise _taken(error) from error
     user.refresh_from_db()
     return user
 
@@ -62,12 +68,12 @@ def removes_last_admin(
     return not any(a.pk != user.pk and a.is_active and a.state == User.State.ACTIVE for a in admins)
 
 
-LAST_ADMIN = "The last admin cannot be removed: make someone else admin first."
+LAST_ADMIN = gettext_lazy("The last admin cannot be removed: make someone else admin first.")
 
 
 def _keep_an_admin(user: User, *, role: str, state: str, active: bool = True) -> None:
     if removes_last_admin(user, role=role, state=state, active=active, lock=True):
-        raise AccountError(LAST_ADMIN)
+        raise AccountError(str(LAST_ADMIN))
 
 
 def delete_account(*, user: User) -> None:
@@ -99,19 +105,21 @@ def change_state(
     ``by`` None is an operator's command; a person may act only on accounts of their role or
     lower, and never remove the last admin."""
     if state not in User.State.values:
-        raise AccountError(f"Unknown state {state!r}.")
+        raise AccountError(gettext("Unknown state %(state)r.") % {"state": state})
     reason = reason.strip()
     if not reason:
-        raise AccountError("Give a reason.", field="reason")
+        raise AccountError(gettext("Give a reason."), field="reason")
     if state == User.State.SUSPENDED:
         if until is None or until <= timezone.now():
-            raise AccountError("A suspension needs an end in the future.", field="until")
+            raise AccountError(gettext("A suspension needs an end in the future."), field="until")
     else:
         until = None
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user_id)
         if not roles.may_change_state(by, user):
-            raise AccountError(f"You may not change the state of {user.public_name}.")
+            raise AccountError(
+                gettext("You may not change the state of %(name)s.") % {"name": user.public_name}
+            )
         _keep_an_admin(user, role=user.role, state=state)
         user.state, user.suspended_until, user.state_reason = state, until, reason
         user.save(update_fields=["state", "suspended_until", "state_reason"])
@@ -123,9 +131,9 @@ def change_role(*, user_id: int, role: str, by: User | None, reason: str = "") -
     """Make a person a member, staff or admin (admins and operators' commands only), recorded in
     their state history. The last admin cannot be demoted."""
     if role not in User.Role.values:
-        raise AccountError(f"Unknown role {role!r}.", field="role")
+        raise AccountError(gettext("Unknown role %(role)r.") % {"role": role}, field="role")
     if not roles.may_manage_accounts(by):
-        raise AccountError("Only admins change roles.", field="role")
+        raise AccountError(gettext("Only admins change roles."), field="role")
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user_id)
         if user.role == role:

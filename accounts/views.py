@@ -8,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
@@ -34,7 +36,9 @@ def signup(request):
     if request.method == "POST":
         limit, ip = signup_limit(), client_ip(request)
         if limit.exceeded(ip):
-            form.add_error(None, "Too many sign-ups from your network. Please try again later.")
+            form.add_error(
+                None, gettext("Too many sign-ups from your network. Please try again later.")
+            )
             status = 429
         elif form.is_valid():
             try:
@@ -48,12 +52,14 @@ def signup(request):
             else:
                 limit.hit(ip)
                 login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-                messages.success(request, f"Welcome to okcow, {user.username}!")
+                messages.success(
+                    request, gettext("Welcome to okcow, %(name)s!") % {"name": user.username}
+                )
                 return redirect("accounts:me")
         if form.errors and status == 200:
             status = 400
     return render(
-        request, "accounts/signup.html", {"form": form, "submit": "Sign up"}, status=status
+        request, "accounts/signup.html", {"form": form, "submit": _("Sign up")}, status=status
     )
 
 
@@ -61,7 +67,7 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
-    extra_context = {"submit": "Log in"}
+    extra_context = {"submit": _("Log in")}
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
@@ -76,11 +82,11 @@ class LogoutView(auth_views.LogoutView):
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:me")
-    extra_context = {"submit": "Change password"}
+    extra_context = {"submit": _("Change password")}
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        messages.success(self.request, "Your password has been changed.")
+        messages.success(self.request, gettext("Your password has been changed."))
         return response
 
     def form_invalid(self, form):
@@ -111,13 +117,13 @@ def edit_profile(request):
         except services.AccountError as error:
             form.add_error(error.field, error.message)
         else:
-            messages.success(request, "Your profile has been saved.")
+            messages.success(request, gettext("Your profile has been saved."))
             return redirect("accounts:me")
     status = 400 if form.errors else 200
     return render(
         request,
         "accounts/profile_edit.html",
-        {"form": form, "submit": "Save profile"},
+        {"form": form, "submit": _("Save profile")},
         status=status,
     )
 
@@ -130,13 +136,13 @@ def delete_account(request):
     if request.method == "POST" and form.is_valid():
         services.delete_account(user=request.user)
         logout(request)
-        messages.success(request, "Your account has been deleted.")
+        messages.success(request, gettext("Your account has been deleted."))
         return redirect("home")
     status = 400 if form.errors else 200
     return render(
         request,
         "accounts/delete.html",
-        {"form": form, "submit": "Delete my account"},
+        {"form": form, "submit": _("Delete my account")},
         status=status,
     )
 

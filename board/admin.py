@@ -2,7 +2,12 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from config.validators import validate_moment
 
 from . import services
 from .models import Category, Comment, CommentVersion, ModerationAction, Post, PostVersion
@@ -40,11 +45,26 @@ def _moderate(modeladmin, request, queryset, *, hide, fn, key):
             done += 1
         except (PermissionDenied, Http404, Post.DoesNotExist, Comment.DoesNotExist):
             pass
-    modeladmin.message_user(request, f"{done} changed.", messages.SUCCESS)
+    modeladmin.message_user(
+        request,
+        ngettext("%(n)d changed.", "%(n)d changed.", done) % {"n": done},
+        messages.SUCCESS,
+    )
+
+
+class BoundedMoments:
+    """Times typed into a post's or comment's form stay within the years the site can convert
+    (a year-1 moment in Seoul is before year 1 in UTC: a 500 instead of an error on the field)."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, models.DateTimeField) and field is not None:
+            field.validators = [*field.validators, validate_moment]
+        return field
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(BoundedMoments, admin.ModelAdmin):
     list_display = [
         "title",
         "category",
@@ -60,30 +80,30 @@ class PostAdmin(admin.ModelAdmin):
     readonly_fields = ["comment_count", "vote_count", "is_active", "hidden_reason"]
     actions = ["hide", "restore"]
 
-    @admin.action(description="Hide selected posts (recorded)")
+    @admin.action(description=_("Hide selected posts (recorded)"))
     def hide(self, request, queryset):
         _moderate(self, request, queryset, hide=True, fn=services.moderate_post, key="post_id")
 
-    @admin.action(description="Restore selected posts (recorded)")
+    @admin.action(description=_("Restore selected posts (recorded)"))
     def restore(self, request, queryset):
         _moderate(self, request, queryset, hide=False, fn=services.moderate_post, key="post_id")
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(BoundedMoments, admin.ModelAdmin):
     list_display = ["pk", "post", "author", "created_at", "is_active", "vote_count"]
     list_filter = ["is_active"]
     raw_id_fields = ["post", "author"]
     readonly_fields = ["vote_count", "is_active", "hidden_reason"]
     actions = ["hide", "restore"]
 
-    @admin.action(description="Hide selected comments (recorded)")
+    @admin.action(description=_("Hide selected comments (recorded)"))
     def hide(self, request, queryset):
         _moderate(
             self, request, queryset, hide=True, fn=services.moderate_comment, key="comment_id"
         )
 
-    @admin.action(description="Restore selected comments (recorded)")
+    @admin.action(description=_("Restore selected comments (recorded)"))
     def restore(self, request, queryset):
         _moderate(
             self, request, queryset, hide=False, fn=services.moderate_comment, key="comment_id"

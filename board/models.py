@@ -3,12 +3,14 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Category(models.Model):
     """A board (parent is null) or one of its sub-categories. Posts live in sub-categories."""
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
@@ -20,7 +22,8 @@ class Category(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
-        verbose_name_plural = "categories"
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
 
     def __str__(self):
         return f"{self.parent.name} / {self.name}" if self.parent_id else self.name
@@ -36,7 +39,9 @@ class Category(models.Model):
 
 
 class Post(models.Model):
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="posts")
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="posts", verbose_name=_("category")
+    )
     # The top-level board of ``category`` (itself when the post sits in a board), kept by the
     # services on create and move: a board's list is then one index range, not an IN over its
     # sub-categories that MariaDB can only merge and sort. The list index below serves its FK.
@@ -44,16 +49,18 @@ class Post(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts"
     )
-    title = models.CharField(max_length=255)
-    content = models.TextField(max_length=5000)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(null=True, blank=True)
-    is_active = models.BooleanField(default=True)
-    hidden_reason = models.CharField(max_length=500, blank=True)
+    title = models.CharField(_("title"), max_length=255)
+    content = models.TextField(_("content"), max_length=5000)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+    is_active = models.BooleanField(pgettext_lazy("shown", "active"), default=True)
+    hidden_reason = models.CharField(_("reason hidden"), max_length=500, blank=True)
     comment_count = models.PositiveIntegerField(default=0)
     vote_count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
         # Lists filter by category, board or nothing, and by activity, and go newest first (id
         # grows with time): each list reads its page's ids from one of these, index only.
         indexes = [
@@ -78,6 +85,8 @@ class PostVersion(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("post version")
+        verbose_name_plural = _("post versions")
         ordering = ["post", "version"]
         constraints = [
             models.UniqueConstraint(fields=["post", "version"], name="post_version_unique")
@@ -92,14 +101,16 @@ class Comment(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="comments"
     )
-    content = models.TextField(max_length=5000)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(null=True, blank=True)
-    is_active = models.BooleanField(default=True)
-    hidden_reason = models.CharField(max_length=500, blank=True)
+    content = models.TextField(_("content"), max_length=5000)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+    is_active = models.BooleanField(pgettext_lazy("shown", "active"), default=True)
+    hidden_reason = models.CharField(_("reason hidden"), max_length=500, blank=True)
     vote_count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
         indexes = [models.Index(fields=["post", "is_active", "id"], name="comment_list_idx")]
 
     def __str__(self):
@@ -114,6 +125,8 @@ class CommentVersion(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("comment version")
+        verbose_name_plural = _("comment versions")
         ordering = ["comment", "version"]
         constraints = [
             models.UniqueConstraint(fields=["comment", "version"], name="comment_version_unique")
@@ -129,6 +142,8 @@ class PostVote(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("post vote")
+        verbose_name_plural = _("post votes")
         constraints = [models.UniqueConstraint(fields=["post", "user"], name="post_vote_once")]
 
     def __str__(self):
@@ -141,6 +156,8 @@ class CommentVote(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("comment vote")
+        verbose_name_plural = _("comment votes")
         constraints = [
             models.UniqueConstraint(fields=["comment", "user"], name="comment_vote_once")
         ]
@@ -153,24 +170,26 @@ class ModerationAction(models.Model):
     """Who hid, deleted or restored what, when and why. Append-only."""
 
     class Action(models.TextChoices):
-        HIDE = "hide", "Hide"
-        DELETE = "delete", "Delete"
-        RESTORE = "restore", "Restore"
+        HIDE = "hide", _("Hide")
+        DELETE = "delete", _("Delete")
+        RESTORE = "restore", _("Restore")
 
     moderator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    action = models.CharField(max_length=10, choices=Action)
+    action = models.CharField(_("action"), max_length=10, choices=Action)
     post = models.ForeignKey(
         Post, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     comment = models.ForeignKey(
         Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    reason = models.CharField(max_length=500)
-    created_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=500)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("moderation action")
+        verbose_name_plural = _("moderation actions")
         ordering = ["-created_at", "-id"]
 
     def __str__(self):

@@ -394,6 +394,10 @@ def comment_page(post: Post, page: int, first: list[Comment] | None = None) -> P
     return Page(items=items, number=page, size=PAGE_SIZE, total=total)
 
 
+def _version_label(version) -> str:
+    return _("version %(number)s") % {"number": version.version}
+
+
 def _with_diffs(versions, text) -> list[dict]:
     """Each version with a unified diff of ``text(version)`` against the version before it."""
     rows, previous = [], None
@@ -402,8 +406,8 @@ def _with_diffs(versions, text) -> list[dict]:
         diff = difflib.unified_diff(
             before,
             text(version).splitlines(),
-            f"v{previous.version}" if previous else "empty",
-            f"v{version.version}",
+            _version_label(previous) if previous else _("empty"),
+            _version_label(version),
             lineterm="",
         )
         rows.append({"version": version, "diff": list(diff)})

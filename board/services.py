@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import User
 from config.db import atomic_with_retry
@@ -60,12 +61,12 @@ def _invalidate(post: Post) -> None:
 
 def _require_writer(user: User) -> None:
     if not user.can_write:
-        raise PermissionDenied(user.restriction or "You cannot write.")
+        raise PermissionDenied(user.restriction or gettext("You cannot write."))
 
 
 def _require_author(user: User, author_id: int) -> None:
     if user.pk != author_id:
-        raise PermissionDenied("Only the author may do this.")
+        raise PermissionDenied(gettext("Only the author may do this."))
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,15 @@ class VoteResult:
 def create_post(*, user: User, category: Category, title: str, content: str) -> Post:
     _require_writer(user)
     if POST_LIMIT.hit(str(user.pk)) > POST_LIMIT.limit:
-        raise RateLimited(f"Too many posts; try again in {POST_LIMIT.window_minutes} minute(s).")
+        minutes = POST_LIMIT.window_minutes
+        raise RateLimited(
+            ngettext(
+                "Too many posts; try again in %(minutes)d minute.",
+                "Too many posts; try again in %(minutes)d minutes.",
+                minutes,
+            )
+            % {"minutes": minutes}
+        )
     post = Post.objects.create(
         author=user, category=category, board_id=category.board_id, title=title, content=content
     )
@@ -142,7 +151,7 @@ def delete_post(*, user: User, post_id: int, reason: str = "") -> None:
         _moderate_post(user, post, ModerationAction.Action.DELETE, reason)
         return
     if post.comment_count > 0 and not user.is_staff:
-        raise PermissionDenied("A post with comments cannot be deleted.")
+        raise PermissionDenied(gettext("A post with comments cannot be deleted."))
     _set_post_active(post, False)
 
 
@@ -150,8 +159,14 @@ def delete_post(*, user: User, post_id: int, reason: str = "") -> None:
 def create_comment(*, user: User, post_id: int, content: str) -> Comment:
     _require_writer(user)
     if COMMENT_LIMIT.hit(str(user.pk)) > COMMENT_LIMIT.limit:
+        minutes = COMMENT_LIMIT.window_minutes
         raise RateLimited(
-            f"Too many comments; try again in {COMMENT_LIMIT.window_minutes} minute(s)."
+            ngettext(
+                "Too many comments; try again in %(minutes)d minute.",
+                "Too many comments; try again in %(minutes)d minutes.",
+                minutes,
+            )
+            % {"minutes": minutes}
         )
     post = Post.objects.select_for_update().get(pk=post_id, is_active=True)
     comment = Comment.objects.create(post=post, author=user, content=content)
@@ -239,7 +254,7 @@ def vote_comment(*, user: User, comment_id: int) -> VoteResult:
 
 def _require_staff(user: User) -> None:
     if not user.is_staff or not user.can_write:
-        raise PermissionDenied("Only staff may moderate.")
+        raise PermissionDenied(gettext("Only staff may moderate."))
 
 
 def _lock_comment(comment_id: int, **filters) -> Comment:

@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -20,7 +21,7 @@ from .models import Comment, ModerationAction, Post
 
 def _writer(request):
     if not request.user.can_write:
-        raise PermissionDenied(request.user.restriction or "You cannot write.")
+        raise PermissionDenied(request.user.restriction or gettext("You cannot write."))
 
 
 def _search(request, category, q: str, number: int):
@@ -79,7 +80,7 @@ def category(request, slug):
     version = selectors.list_version()  # one read of it for the category and the fragments
     found = selectors.category(slug, version)
     if found is None:
-        raise Http404("No such category.")
+        raise Http404(gettext("No such category."))
     return _list(request, found, version)
 
 
@@ -87,7 +88,7 @@ def _active_post(pk):
     try:
         return Post.objects.select_related("author").get(pk=pk, is_active=True)
     except Post.DoesNotExist:
-        raise Http404("No such post.") from None
+        raise Http404(gettext("No such post.")) from None
 
 
 @login_required
@@ -110,7 +111,7 @@ def post_edit(request, pk):
     post = _active_post(pk)
     _writer(request)
     if post.author_id != request.user.pk:
-        raise PermissionDenied("Only the author may edit this post.")
+        raise PermissionDenied(gettext("Only the author may edit this post."))
     initial = {"title": post.title, "content": post.content, "category": post.category_id}
     form = PostForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -140,14 +141,14 @@ def post_delete(request, pk):
     if refusal:
         return refusal
     services.delete_post(user=request.user, post_id=pk, reason=reason)
-    messages.success(request, "The post was deleted.")
+    messages.success(request, gettext("The post was deleted."))
     return redirect("board:index")
 
 
 def post_detail(request, pk):
     data = selectors.post_detail(pk)
     if data is None:
-        raise Http404("No such post.")
+        raise Http404(gettext("No such post."))
     post = data["post"]
     page = selectors.parse_page(request.GET.get("page"))
     comments = selectors.comment_page(post, page, first=data.get("comments"))
@@ -173,7 +174,7 @@ def post_vote(request, pk):
     try:
         result = services.vote_post(user=request.user, post_id=pk)
     except Post.DoesNotExist:
-        raise Http404("No such post.") from None
+        raise Http404(gettext("No such post.")) from None
     if request.htmx:
         return render(
             request,
@@ -195,7 +196,7 @@ def comment_create(request, pk):
                 user=request.user, post_id=pk, content=form.cleaned_data["content"]
             )
         except Post.DoesNotExist:
-            raise Http404("No such post.") from None
+            raise Http404(gettext("No such post.")) from None
         except services.RateLimited as error:
             form.add_error(None, str(error))
         else:
@@ -215,7 +216,7 @@ def _active_comment(pk):
     try:
         return Comment.objects.get(pk=pk, is_active=True, post__is_active=True)
     except Comment.DoesNotExist:
-        raise Http404("No such comment.") from None
+        raise Http404(gettext("No such comment.")) from None
 
 
 @login_required
@@ -223,7 +224,7 @@ def comment_edit(request, pk):
     comment = _active_comment(pk)
     _writer(request)
     if comment.author_id != request.user.pk:
-        raise PermissionDenied("Only the author may edit this comment.")
+        raise PermissionDenied(gettext("Only the author may edit this comment."))
     form = CommentForm(request.POST or None, initial={"content": comment.content})
     if request.method == "POST" and form.is_valid():
         services.edit_comment(
@@ -295,7 +296,7 @@ def _csv_download(text: str, filename: str) -> HttpResponse:
 
 def _staff(request):
     if not request.user.is_staff:
-        raise PermissionDenied("Only staff may moderate.")
+        raise PermissionDenied(gettext("Only staff may moderate."))
 
 
 def _moderate(request, hide_target, redirect_to):
@@ -305,7 +306,7 @@ def _moderate(request, hide_target, redirect_to):
         action = request.POST.get("action")
         return render(request, "board/moderate.html", {"form": form, "action": action}, status=400)
     hide_target(form.cleaned_data["reason"], request.POST.get("action") != "restore")
-    messages.success(request, "Recorded.")
+    messages.success(request, gettext("Recorded."))
     return redirect(redirect_to)
 
 
@@ -316,7 +317,7 @@ def post_moderate(request, pk):
 
     def act(reason, hide):
         if post.is_active != hide:
-            raise Http404("Nothing to do.")
+            raise Http404(gettext("Nothing to do."))
         services.moderate_post(moderator=request.user, post_id=pk, hide=hide, reason=reason)
 
     return _moderate(request, act, "board:moderation_log")
@@ -329,7 +330,7 @@ def comment_moderate(request, pk):
 
     def act(reason, hide):
         if comment.is_active != hide:
-            raise Http404("Nothing to do.")
+            raise Http404(gettext("Nothing to do."))
         services.moderate_comment(moderator=request.user, comment_id=pk, hide=hide, reason=reason)
 
     return _moderate(request, act, "board:moderation_log")

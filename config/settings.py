@@ -83,6 +83,9 @@ MIDDLEWARE = [
     # Before sessions: it records the primary's position after the session is saved.
     "config.replicas.ReadYourWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions (a chosen language may live there), before common (which may redirect to
+    # a URL it resolves in the request's language): Korean unless the person asks for English.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -288,7 +291,15 @@ MATCHER_REPLY_SECONDS = float(os.environ.get("MATCHER_REPLY_SECONDS", "2"))
 
 # --- Internationalisation -------------------------------------------------------------------------
 
-LANGUAGE_CODE = "en-us"
+# Korean first: the site speaks Korean unless the person picks English (the switch in the
+# header, kept in a cookie) or their browser asks for it (Accept-Language). English is the source
+# language of every string; locale/ko holds the translations (README: Languages).
+LANGUAGE_CODE = "ko"
+LANGUAGES = [("ko", "한국어"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]  # Korean dates as Korean apps write them
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365  # the switch's choice outlives the browser session
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Seoul")
 USE_I18N = True
 USE_TZ = True
@@ -331,6 +342,7 @@ SESSION_COOKIE_HTTPONLY = True
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

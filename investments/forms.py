@@ -2,6 +2,7 @@ import uuid
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from config.validators import MomentField
 
@@ -20,12 +21,12 @@ class MoneyForm(forms.Form):
 
 
 class AmountForm(MoneyForm):
-    amount = forms.IntegerField(label="Amount", min_value=1, max_value=MAX_AMOUNT)
+    amount = forms.IntegerField(label=_("Amount"), min_value=1, max_value=MAX_AMOUNT)
 
 
 class SubscribeForm(MoneyForm):
-    fund = forms.TypedChoiceField(label="Fund", coerce=int)
-    amount = forms.IntegerField(label="Amount", min_value=1, max_value=MAX_AMOUNT)
+    fund = forms.TypedChoiceField(label=_("Fund"), coerce=int)
+    amount = forms.IntegerField(label=_("Amount"), min_value=1, max_value=MAX_AMOUNT)
 
     def __init__(self, *args, funds=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -34,12 +35,12 @@ class SubscribeForm(MoneyForm):
 
 class RedeemForm(SubscribeForm):
     amount = None
-    shares = forms.IntegerField(label="Shares", min_value=1, max_value=MAX_AMOUNT)
+    shares = forms.IntegerField(label=_("Shares"), min_value=1, max_value=MAX_AMOUNT)
 
 
 class MomentForm(forms.Form):
     at = MomentField(
-        label="Moment",
+        label=_("Moment"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f"],
     )
@@ -47,16 +48,18 @@ class MomentForm(forms.Form):
     def clean_at(self):
         at = self.cleaned_data["at"]
         if at > timezone.now():
-            raise forms.ValidationError("Pick a moment in the past: the future is not known yet.")
+            raise forms.ValidationError(
+                _("Pick a moment in the past: the future is not known yet."), code="future"
+            )
         return at
 
 
 class OrderForm(MoneyForm):
-    side = forms.ChoiceField(label="Side", choices=[("buy", "Buy"), ("sell", "Sell")])
+    side = forms.ChoiceField(label=_("Side"), choices=[("buy", _("Buy")), ("sell", _("Sell"))])
     price = forms.IntegerField(
-        label="Price", min_value=1, max_value=MAX_AMOUNT, help_text="In steps of 100."
+        label=_("Price"), min_value=1, max_value=MAX_AMOUNT, help_text=_("In steps of 100.")
     )
-    quantity = forms.IntegerField(label="Quantity", min_value=1, max_value=MAX_AMOUNT)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_AMOUNT)
 
 
 class CancelForm(forms.Form):

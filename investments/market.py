@@ -18,6 +18,7 @@ import uuid
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from config.db import atomic_with_retry, select_rows
@@ -47,14 +48,16 @@ def place_order(
     its matcher has not answered in time."""
     checks.writer(user)
     if side not in Order.Side.values:
-        raise LedgerError("Choose buy or sell.", field="side")
+        raise LedgerError(gettext("Choose buy or sell."), field="side")
     price = checks.whole(price, field="price")
     quantity = checks.whole(quantity, field="quantity")
     r = market_rules()
     if not r.on_tick(price):
-        raise LedgerError(f"Prices go in steps of {r.tick:,}.", field="price")
+        raise LedgerError(
+            gettext("Prices go in steps of %(tick)s.") % {"tick": f"{r.tick:,}"}, field="price"
+        )
     if not isinstance(fund_id, int) or not select_rows(Fund, ["id"], where={"id": fund_id}):
-        raise LedgerError("No such fund.", field="fund")
+        raise LedgerError(gettext("No such fund."), field="fund")
     command = Command(
         PLACE,
         fund_id,
@@ -79,9 +82,9 @@ def cancel_order(*, user: User, order_id, at=None) -> Order:
         else None
     )
     if order is None:
-        raise LedgerError("You have no such order.", field="order")
+        raise LedgerError(gettext("You have no such order."), field="order")
     if order.status != Order.Status.OPEN:
-        raise LedgerError("This order is no longer open.", field="order")
+        raise LedgerError(gettext("This order is no longer open."), field="order")
     command = Command(
         CANCEL,
         order.fund_id,

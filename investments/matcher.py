@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from redis import exceptions as redis_errors
 
 from config.db import atomic_with_retry, select_rows
@@ -309,21 +310,23 @@ class _Batch:
     def _place(self, c: Command) -> Outcome:
         investor = self.investors.get(c.user_id)
         if investor is None:
-            raise LedgerError("Open an investor account first.")
+            raise LedgerError(gettext("Open an investor account first."))
         moment = c.at or self.now
         if self.halted_until and self.halted_until > moment:
             raise LedgerError(
-                f"Trading is halted until {timezone.localtime(self.halted_until):%H:%M}; "
-                "you can still cancel orders."
+                gettext("Trading is halted until %(until)s; you can still cancel orders.")
+                % {"until": f"{timezone.localtime(self.halted_until):%H:%M}"}
             )
         if not self.low <= c.price <= self.high:
             raise LedgerError(
-                f"Today's prices must be between {self.low:,} and {self.high:,}.", field="price"
+                gettext("Today's prices must be between %(low)s and %(high)s.")
+                % {"low": f"{self.low:,}", "high": f"{self.high:,}"},
+                field="price",
             )
         if self.book.has(investor, other_side(c.side), c.price):
             # No self-trades: they would move nothing but fees and fake a price and a volume.
             raise LedgerError(
-                "You have an open order on the other side at this price; cancel it first.",
+                gettext("You have an open order on the other side at this price; cancel it first."),
                 field="price",
             )
         need = 0
@@ -331,14 +334,18 @@ class _Batch:
             need = self.rules.buy_reservation(c.price, c.quantity)
             if need > self.cash[investor]:
                 raise LedgerError(
-                    f"This order needs {need:,} with the fee; you have {self.cash[investor]:,}.",
+                    gettext("This order needs %(need)s with the fee; you have %(cash)s.")
+                    % {"need": f"{need:,}", "cash": f"{self.cash[investor]:,}"},
                     field="quantity",
                 )
             self.cash[investor] -= need
         else:
             held = self.shares.get(investor, 0)
             if c.quantity > held:
-                raise LedgerError(f"You have {held:,} shares free to sell.", field="quantity")
+                raise LedgerError(
+                    gettext("You have %(held)s shares free to sell.") % {"held": f"{held:,}"},
+                    field="quantity",
+                )
             self.shares[investor] = held - c.quantity
         order_id = events.placeholder(len(self.steps))
         payload = {
@@ -397,7 +404,7 @@ class _Batch:
         investor = self.investors.get(c.user_id)
         resting = self.book.get(c.order_id)
         if resting is None or resting.investor_id != investor:
-            raise LedgerError("This order is no longer open.", field="order")
+            raise LedgerError(gettext("This order is no longer open."), field="order")
         self.book.cancel(c.order_id)
         released = self.fund_book.reserved.pop(c.order_id, 0)
         if resting.side == BUY:
@@ -551,7 +558,9 @@ def send(command: Command) -> Outcome:
         enqueue(dataclasses.replace(command, reply=reply), client)
     except Exception as error:  # not sent: nothing will happen
         logger.exception("the matcher of fund %s could not be reached", command.fund_id)
-        raise LedgerError("The market cannot take orders right now; try again shortly.") from error
+        raise LedgerError(
+            gettext("The market cannot take orders right now; try again shortly.")
+        ) from error
     deadline = time.monotonic() + settings.MATCHER_REPLY_SECONDS
     try:
         while (left := deadline - time.monotonic()) > 0:
@@ -561,7 +570,9 @@ def send(command: Command) -> Outcome:
     except Exception:  # sent, the answer lost (Redis failing over): the command is queued
         logger.warning("the answer of fund %s's matcher was lost", command.fund_id, exc_info=True)
     raise Unconfirmed(
-        "Sent to the market, not confirmed yet: it shows in your orders once the market has it."
+        gettext(
+            "Sent to the market, not confirmed yet: it shows in your orders once the market has it."
+        )
     )
 
 

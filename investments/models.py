@@ -6,6 +6,7 @@ Money is always an integer number of cash units (BigIntegerField), never a float
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class AppendOnlyError(Exception):
@@ -64,6 +65,8 @@ class Event(AppendOnly):
     idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
 
     class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         ordering = ["sequence"]
         constraints = [
             models.UniqueConstraint(fields=["stream", "version"], name="event_stream_version"),
@@ -182,6 +185,8 @@ class Investor(models.Model):
     cash_reserved = models.BigIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("investor")
+        verbose_name_plural = _("investors")
         constraints = _non_negative("cash_available", "cash_reserved")
 
     def __str__(self):
@@ -198,6 +203,8 @@ class Fund(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("fund")
+        verbose_name_plural = _("funds")
         ordering = ["name"]
         constraints = [
             *_non_negative("cash", "shares_outstanding", "royalties_pending"),
@@ -216,6 +223,8 @@ class Holding(models.Model):
     cost_basis = models.BigIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("holding")
+        verbose_name_plural = _("holdings")
         constraints = [
             *_non_negative("held", "reserved", "cost_basis"),
             models.UniqueConstraint(fields=["investor", "fund"], name="holding_investor_fund"),
@@ -237,6 +246,8 @@ class Copyright(models.Model):
     mcpi_at_acquisition = models.DecimalField(max_digits=14, decimal_places=4)
 
     class Meta:
+        verbose_name = _("copyright")
+        verbose_name_plural = _("copyrights")
         ordering = ["acquired_at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gt=0), name="copyright_price_positive")
@@ -253,6 +264,8 @@ class McpiValue(models.Model):
     value = models.DecimalField(max_digits=14, decimal_places=4)
 
     class Meta:
+        verbose_name = _("MCPI value")
+        verbose_name_plural = _("MCPI values")
         ordering = ["at"]
         constraints = [models.CheckConstraint(condition=Q(value__gt=0), name="mcpi_value_positive")]
 
@@ -281,6 +294,8 @@ class Royalty(models.Model):
     distributed = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = _("royalty")
+        verbose_name_plural = _("royalties")
         ordering = ["-recorded_at"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="royalty_amount_positive")
@@ -300,6 +315,8 @@ class Market(models.Model):
     day_value = models.BigIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("market")
+        verbose_name_plural = _("markets")
         constraints = _non_negative("day_value")
 
     def __str__(self):
@@ -328,19 +345,23 @@ class CircuitBreaker(models.Model):
     levels_fired = models.PositiveSmallIntegerField(default=0)  # highest level fired on ``day``
     halted_until = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = _("circuit breaker")
+        verbose_name_plural = _("circuit breakers")
+
     def __str__(self):
         return f"circuit breaker (halted until {self.halted_until})"
 
 
 class Order(models.Model):
     class Side(models.TextChoices):
-        BUY = "buy", "Buy"
-        SELL = "sell", "Sell"
+        BUY = "buy", _("Buy")
+        SELL = "sell", _("Sell")
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        FILLED = "filled", "Filled"
-        CANCELLED = "cancelled", "Cancelled"
+        OPEN = "open", _("Open")
+        FILLED = "filled", _("Filled")
+        CANCELLED = "cancelled", _("Cancelled")
 
     fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="orders")
     investor = models.ForeignKey(Investor, on_delete=models.PROTECT, related_name="orders")
@@ -354,6 +375,8 @@ class Order(models.Model):
     sequence = models.BigIntegerField()  # time priority
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["sequence"]
         indexes = [
             # Matching walks (fund, open, side, price) by sequence; the book sums ``remaining``
@@ -388,6 +411,8 @@ class Trade(models.Model):
     executed_at = models.DateTimeField(db_index=True)
 
     class Meta:
+        verbose_name = _("trade")
+        verbose_name_plural = _("trades")
         ordering = ["-executed_at", "-id"]
         # A fund's latest trades (the market page) and its last price at a moment (time travel).
         indexes = [models.Index(fields=["fund", "executed_at"], name="trade_fund_time")]

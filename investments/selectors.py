@@ -11,6 +11,8 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from config.db import select_rows
 
@@ -194,21 +196,31 @@ def chart(points, width: int = 600, height: int = 160) -> dict | None:
     }
 
 
+# "My history" in words: the payload's fields fill the braces (translators keep them as they are).
 DESCRIPTIONS = {
-    "investor_registered": "You opened an investor account.",
-    "cash_deposited": "You deposited {amount:,}.",
-    "cash_withdrawn": "You withdrew {amount:,}.",
-    "shares_subscribed": "You bought {shares:,} shares of {fund} at {nav} for {cost:,}.",
-    "shares_redeemed": "You redeemed {shares:,} shares of {fund} at {nav} for {proceeds:,}.",
-    "royalty_distributed": "You received {mine:,} in royalties from {fund}.",
-    "order_placed": "You placed an order to {side} {quantity:,} shares of {fund} at {price:,}.",
-    "bought": "You bought {quantity:,} shares of {fund} at {price:,} on the market "
-    "(fee {buyer_fee:,}).",
-    "sold": "You sold {quantity:,} shares of {fund} at {price:,} on the market "
-    "(fee {seller_fee:,}).",
-    "order_cancelled": "You cancelled your order to {side} at {price:,} in {fund}.",
-    "market_halted": "Trading halted until {until_local:%H:%M} after the MCPI fell {fall}%; "
-    "your open orders waited.",
+    "investor_registered": _("You opened an investor account."),
+    "cash_deposited": _("You deposited {amount:,}."),
+    "cash_withdrawn": _("You withdrew {amount:,}."),
+    "shares_subscribed": _("You bought {shares:,} shares of {fund} at {nav} for {cost:,}."),
+    "shares_redeemed": _("You redeemed {shares:,} shares of {fund} at {nav} for {proceeds:,}."),
+    "royalty_distributed": _("You received {mine:,} in royalties from {fund}."),
+    "order_placed": _("You placed an order to {side} {quantity:,} shares of {fund} at {price:,}."),
+    "bought": _(
+        "You bought {quantity:,} shares of {fund} at {price:,} on the market (fee {buyer_fee:,})."
+    ),
+    "sold": _(
+        "You sold {quantity:,} shares of {fund} at {price:,} on the market (fee {seller_fee:,})."
+    ),
+    "order_cancelled": _("You cancelled your order to {side} at {price:,} in {fund}."),
+    "market_halted": _(
+        "Trading halted until {until_local:%H:%M} after the MCPI fell {fall}%; "
+        "your open orders waited."
+    ),
+}
+# An order's side as a verb in those sentences ("to buy", "매수").
+SIDES = {
+    "buy": pgettext_lazy("order side, verb", "buy"),
+    "sell": pgettext_lazy("order side, verb", "sell"),
 }
 
 
@@ -260,7 +272,9 @@ def _order_prices(cancels: list[Event]) -> dict[int, int]:
 
 def _describe_for(event: Event, investor_id: int | None, names: dict, prices: dict) -> str:
     p = dict(event.payload)
-    p["fund"] = names.get(p.get("fund_id"), "a fund")
+    p["fund"] = names.get(p.get("fund_id")) or gettext("a fund")
+    if "side" in p:
+        p["side"] = SIDES.get(p["side"], p["side"])
     p["mine"] = p.get("allocations", {}).get(str(investor_id), 0)
     kind = event.type
     if kind == events.TRADE_EXECUTED:
@@ -269,7 +283,7 @@ def _describe_for(event: Event, investor_id: int | None, names: dict, prices: di
         p["price"] = prices.get(p["order_id"], 0)
     elif kind == events.MARKET_HALTED:
         p["until_local"] = timezone.localtime(events.read_moment(p["until"]))
-    return DESCRIPTIONS.get(kind, kind.replace("_", " ")).format(**p)
+    return str(DESCRIPTIONS.get(kind, kind.replace("_", " "))).format(**p)
 
 
 def describe(event: Event) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from config.db import atomic_with_retry
@@ -55,14 +56,14 @@ def _next_id(model) -> int:
 def _investor_for(user: User) -> Investor:
     investor = Investor.objects.select_for_update().filter(user=user).first()
     if investor is None:
-        raise LedgerError("Open an investor account first.")
+        raise LedgerError(gettext("Open an investor account first."))
     return investor
 
 
 def _fund(fund_id) -> Fund:
     fund = Fund.objects.select_for_update().filter(pk=fund_id).first()
     if fund is None:
-        raise LedgerError("No such fund.", field="fund")
+        raise LedgerError(gettext("No such fund."), field="fund")
     return fund
 
 
@@ -166,7 +167,8 @@ def withdraw(*, investor: Investor, amount: int, at: datetime | None = None):
     amount = _amount(amount)
     if amount > investor.cash_available:
         raise LedgerError(
-            f"You have {investor.cash_available:,} available; you cannot withdraw more.",
+            gettext("You have %(cash)s available; you cannot withdraw more.")
+            % {"cash": f"{investor.cash_available:,}"},
             field="amount",
         )
     return (
@@ -181,13 +183,19 @@ def subscribe(*, investor: Investor, fund_id: int, amount: int, at: datetime | N
     amount = _amount(amount)
     fund = _fund(fund_id)
     if amount > investor.cash_available:
-        raise LedgerError(f"You have {investor.cash_available:,} available.", field="amount")
+        raise LedgerError(
+            gettext("You have %(cash)s available.") % {"cash": f"{investor.cash_available:,}"},
+            field="amount",
+        )
     nav = fund_nav(fund, at)
     if nav <= 0:
-        raise LedgerError("This fund has no value to buy into.", field="fund")
+        raise LedgerError(gettext("This fund has no value to buy into."), field="fund")
     shares = rules.shares_for(amount, nav)
     if shares == 0:
-        raise LedgerError(f"One share costs {nav}; enter at least that.", field="amount")
+        raise LedgerError(
+            gettext("One share costs %(nav)s; enter at least that.") % {"nav": f"{nav:,}"},
+            field="amount",
+        )
     cost = rules.cost_of(shares, nav)
     return (
         events.investor_stream(investor.pk),
@@ -210,14 +218,19 @@ def redeem(*, investor: Investor, fund_id: int, shares: int, at: datetime | None
     holding = Holding.objects.select_for_update().filter(investor=investor, fund=fund).first()
     if holding is None or holding.held < shares:
         raise LedgerError(
-            f"You hold {holding.held if holding else 0:,} shares of this fund.", field="shares"
+            gettext("You hold %(shares)s shares of this fund.")
+            % {"shares": f"{holding.held if holding else 0:,}"},
+            field="shares",
         )
     nav = fund_nav(fund, at)
     proceeds = rules.proceeds_of(shares, nav)
     if proceeds > fund.cash:
         raise LedgerError(
-            f"The fund has only {fund.cash:,} in cash and cannot pay {proceeds:,} now; "
-            "try fewer shares or later.",
+            gettext(
+                "The fund has only %(cash)s in cash and cannot pay %(proceeds)s now; "
+                "try fewer shares or later."
+            )
+            % {"cash": f"{fund.cash:,}", "proceeds": f"{proceeds:,}"},
             field="shares",
         )
     released = rules.cost_released(
@@ -244,7 +257,7 @@ def create_fund(*, actor: User, name: str, base_price: int, at: datetime | None 
     base_price = _amount(base_price, field="base_price")
     eventstore.lock()
     if Fund.objects.filter(name=name).exists():
-        raise LedgerError("A fund with this name exists.", field="name")
+        raise LedgerError(gettext("A fund with this name exists."), field="name")
     fund_id = _next_id(Fund)
     moment = at or timezone.now()
     eventstore.append(
@@ -284,12 +297,15 @@ def acquire_copyright(
     eventstore.lock()
     moment = at or timezone.now()
     if Copyright.objects.filter(code=code).exists():
-        raise LedgerError("This copyright is already owned.", field="code")
+        raise LedgerError(gettext("This copyright is already owned."), field="code")
     if price > fund.cash:
-        raise LedgerError(f"The fund has only {fund.cash:,} in cash.", field="price")
+        raise LedgerError(
+            gettext("The fund has only %(cash)s in cash.") % {"cash": f"{fund.cash:,}"},
+            field="price",
+        )
     mcpi = mcpi_at(moment)
     if mcpi is None:
-        raise LedgerError("Record an MCPI value first.")
+        raise LedgerError(gettext("Record an MCPI value first."))
     copyright_id = _next_id(Copyright)
     eventstore.append(
         NewEvent(
@@ -318,9 +334,9 @@ def parse_mcpi(value) -> Decimal:
     try:
         number = Decimal(str(value))
     except InvalidOperation as error:
-        raise LedgerError("Enter a number.", field="value") from error
+        raise LedgerError(gettext("Enter a number."), field="value") from error
     if not number.is_finite() or number <= 0 or number >= Decimal("1e9"):
-        raise LedgerError("Enter a positive index value.", field="value")
+        raise LedgerError(gettext("Enter a positive index value."), field="value")
     return number.quantize(Decimal("0.0001"))
 
 

@@ -3,6 +3,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from . import market, selectors, services
@@ -64,10 +66,10 @@ def history(request):
 
 
 MONEY_ACTIONS = {
-    "deposit": ("Deposit cash", AmountForm, "Deposit"),
-    "withdraw": ("Withdraw cash", AmountForm, "Withdraw"),
-    "subscribe": ("Buy fund shares", SubscribeForm, "Subscribe"),
-    "redeem": ("Redeem fund shares", RedeemForm, "Redeem"),
+    "deposit": (_("Deposit cash"), AmountForm, _("Deposit")),
+    "withdraw": (_("Withdraw cash"), AmountForm, _("Withdraw")),
+    "subscribe": (_("Buy fund shares"), SubscribeForm, _("Subscribe")),
+    "redeem": (_("Redeem fund shares"), RedeemForm, _("Redeem")),
 }
 
 
@@ -97,7 +99,7 @@ def money(request, action: str):
             form_class(**extra),
             submit,
             status=403,
-            refusal="Your account cannot move money right now.",
+            refusal=gettext("Your account cannot move money right now."),
         )
     if request.method == "GET":
         initial = {"fund": request.GET.get("fund")} if extra else {}
@@ -168,7 +170,7 @@ def place_order(request, fund_id: int):
     form = OrderForm(request.POST)
     if not request.user.can_write:
         form.is_valid()
-        form.add_error(None, "Your account cannot move money right now.")
+        form.add_error(None, gettext("Your account cannot move money right now."))
     elif form.is_valid():
         data = form.cleaned_data
         try:
@@ -187,11 +189,18 @@ def place_order(request, fund_id: int):
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             filled = order.quantity - order.remaining
-            messages.success(
-                request,
-                f"Order placed: {order.side} {order.quantity:,} at {order.price:,}"
-                + (f"; {filled:,} traded." if filled else "."),
+            placed = {
+                "side": order.get_side_display(),
+                "quantity": f"{order.quantity:,}",
+                "price": f"{order.price:,}",
+                "filled": f"{filled:,}",
+            }
+            text = (
+                gettext("Order placed: %(side)s %(quantity)s at %(price)s; %(filled)s traded.")
+                if filled
+                else gettext("Order placed: %(side)s %(quantity)s at %(price)s.")
             )
+            messages.success(request, text % placed)
             return redirect("investments:market", fund_id=fund_id)
     return _market_refusal(request, get_object_or_404(Fund, pk=fund_id), form)
 
@@ -201,7 +210,7 @@ def place_order(request, fund_id: int):
 def cancel_order(request, fund_id: int):
     fund = get_object_or_404(Fund, pk=fund_id)
     form = CancelForm(request.POST)
-    error_text = "You have no such order."
+    error_text = gettext("You have no such order.")
     if form.is_valid():
         try:
             market.cancel_order(user=request.user, order_id=form.cleaned_data["order"])
@@ -211,6 +220,6 @@ def cancel_order(request, fund_id: int):
         except LedgerError as error:
             error_text = error.message
         else:
-            messages.success(request, "Order cancelled; what it held is released.")
+            messages.success(request, gettext("Order cancelled; what it held is released."))
             return redirect("investments:market", fund_id=fund.pk)
     return _market_refusal(request, fund, OrderForm(), cancel_error=error_text)

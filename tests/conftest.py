@@ -1,10 +1,14 @@
-"""Shared fixtures: a clean cache per test, users, browser settings, and the MariaDB-only marker."""
+"""Shared fixtures: a clean cache per test, the language a test speaks, users, browser settings,
+and the MariaDB-only marker."""
 
 import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test import RequestFactory
+from django.utils import translation
 
 from .factories import PASSWORD, StaffFactory, UserFactory
 
@@ -18,6 +22,49 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+def pytest_configure(config):
+    """The tests read the compiled translations, which the install step makes (``make install``
+    runs ``compilemessages``; ``make test`` installs first): say so at once when they are missing
+    or older than their .po, rather than fail one Korean assertion after another."""
+    for po in Path(settings.BASE_DIR).glob("locale/*/LC_MESSAGES/django.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            pytest.exit(f"{mo} is missing or older than its .po: run `make install-dev`", 4)
+
+
+# --- Language: the site is Korean first; a test says which language it speaks --------------------
+#
+# Most tests assert the English source texts, so they ask for English: every test client and
+# request factory sends ``Accept-Language: en`` (unless the test sends its own), and messages made
+# outside a request (services, commands) are English. Tests marked ``korean`` send nothing, as a
+# Korean browser would, and get the site's default language.
+
+
+def _speaks_korean(request) -> bool:
+    return request.node.get_closest_marker("korean") is not None
+
+
+@pytest.fixture(autouse=True)
+def _language(request, monkeypatch):
+    if not _speaks_korean(request):
+        base_environ = RequestFactory._base_environ
+
+        def english(self, **request):
+            environ = base_environ(self, **request)
+            environ.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
+            return environ
+
+        monkeypatch.setattr(RequestFactory, "_base_environ", english)
+    with translation.override("ko" if _speaks_korean(request) else "en"):
+        yield
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """Browser tests speak English unless they say otherwise (``korean_page``)."""
+    return {**browser_context_args, "locale": "en-US"}
 
 
 @pytest.fixture(autouse=True)

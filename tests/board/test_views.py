@@ -26,7 +26,7 @@ def test_board_list_includes_children_and_shows_row_facts(client, user):
     body = response.content.decode()
     assert "Salary talk" in body and "Elsewhere" not in body
     assert user.username in body and "career" in body
-    assert "1 posts · page 1 of 1 · 20 per page" in body
+    assert "1 post · page 1 of 1 · 20 per page" in body
 
 
 def test_list_is_newest_first_and_paginates_with_totals(client, sub):

@@ -20,6 +20,7 @@ import redis as redis_client
 from django.conf import settings
 from django.db import connection
 from django.urls import reverse
+from django.utils import translation
 
 from investments import market, matcher, metrics, replay, services
 from investments.checks import LedgerError
@@ -114,12 +115,15 @@ def test_queued_orders_are_decided_in_batches_exactly_as_the_book_says(stream):
 
 @contextlib.contextmanager
 def matcher_thread():
-    """A matcher in a thread of this process, as ``run_matcher`` runs it."""
+    """A matcher in a thread of this process, as ``run_matcher`` runs it. Its refusals are in
+    the language the thread speaks: English, like the rest of these tests (a thread starts in
+    the site's default, Korean)."""
     stop = threading.Event()
 
     def run():
         try:
-            matcher.Matcher(lease_seconds=2).run(stop)
+            with translation.override("en"):
+                matcher.Matcher(lease_seconds=2).run(stop)
         finally:
             connection.close()
 

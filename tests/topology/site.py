@@ -233,7 +233,8 @@ class Answer:
 
 @dataclass
 class Browser:
-    """One person's browser: cookies kept, redirects not followed (each request is counted)."""
+    """One person's browser: cookies kept, redirects not followed (each request is counted). It
+    reads English (the tests assert the English texts; the site's default is Korean)."""
 
     port: int
     cookies: dict = field(default_factory=dict)
@@ -241,7 +242,7 @@ class Browser:
 
     def request(self, method: str, path: str, form: dict | None = None, headers=None) -> Answer:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
-        sent = {"Host": "127.0.0.1", **(headers or {})}
+        sent = {"Host": "127.0.0.1", "Accept-Language": "en", **(headers or {})}
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
