@@ -23,7 +23,7 @@ PORT    ?= 8000
 export MARIADB_PRIMARY_PORT ?= 3307
 export MARIADB_REPLICA_PORT ?= 3308
 
-.PHONY: run test test-topology install install-dev messages migrate demo lint format serve gunicorn bench bench-replica clean
+.PHONY: run test test-topology install install-dev messages migrate demo lint format screenshots serve gunicorn bench bench-replica clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python $(PYTHON_VERSION) is needed (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -97,6 +97,11 @@ format: install-dev
 gunicorn: migrate
 	$(BIN)/python manage.py collectstatic --no-input -v 0
 	@$(WITH_MATCHER) $(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi
+
+## make screenshots: the README's pictures of the site (docs/screenshots), taken by the design's
+## browser test (tests/browser/test_design.py) in Korean and English, at desktop and phone widths
+screenshots: install-dev
+	OKCOW_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_design.py -q
 
 ## make bench: seed (if needed), serve with gunicorn on MariaDB + Redis, load it, print the table
 ## (README: Speed). Options go in BENCH_ARGS, e.g. BENCH_ARGS="--scale 0.01 --duration 3".
