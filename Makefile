@@ -16,7 +16,7 @@ DEVSTAMP := $(VENV)/.installed-dev
 # The translations (README: Languages): each locale's .po compiled to the .mo Django reads.
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
 # makemessages' options: English is the source; only the project's own code and templates.
-MESSAGES_ARGS := --no-location -i .venv -i staticfiles -i static -i var -i tests -i seeds -i bench -i docs
+MESSAGES_ARGS := --no-location --no-wrap -i .venv -i staticfiles -i static -i var -i tests -i seeds -i bench -i docs
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 # The primary and replica of .ci/mariadb-replica (make test-topology, make bench-replica)

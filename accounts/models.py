@@ -8,7 +8,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from . import roles
+from . import roles, useragent
 
 DELETED_USER_NAME = _("deleted user")
 
@@ -172,3 +172,8 @@ class LoginRecord(models.Model):
 
     def __str__(self):
         return f"{self.user} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def browser(self) -> str:
+        """The browser, system and device in words ("Chrome 156 · Linux"), "" if unknown."""
+        return useragent.describe(self.user_agent)

@@ -173,10 +173,10 @@ def english_left(html: str, allowed: set[str]) -> list[str]:
 @pytest.fixture
 def korean_world(db, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):  # the search index, after commits
-        return _korean_world()
+        return build_korean_world()
 
 
-def _korean_world():
+def build_korean_world():
     """Everything the main pages show, written in Korean (people, boards, posts, a fund with a
     copyright, trades and open orders) so that any English left on them is the site's own."""
     staff = StaffFactory(username="운영자")

@@ -23,7 +23,25 @@ def test_log_in_records_time_ip_and_browser(client, user, password):
     record = LoginRecord.objects.get(user=user)
     assert (record.ip, record.user_agent) == ("203.0.113.9", "TestBrowser/1.0")
     page = client.get("/accounts/me/").content.decode()
-    assert "203.0.113.9" in page and "TestBrowser/1.0" in page
+    assert "203.0.113.9" in page and ">Unknown browser<" in page
+
+
+GALAXY = (
+    "Mozilla/5.0 (Linux; Android 14; SM-S918N) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.6099.144 Mobile Safari/537.36"
+)
+
+
+@pytest.mark.django_db
+def test_log_in_history_names_the_browser_system_and_device_in_words(client, user, password):
+    log_in(client, user.username, password, HTTP_USER_AGENT=GALAXY)
+    LoginRecord.objects.create(user=user, user_agent="")
+    LoginRecord.objects.create(user=user, user_agent="%%%")
+    page = client.get("/accounts/me/").content.decode()
+    assert ">Chrome Mobile 120 · Android 14 · Samsung SM-S918N</span>" in page
+    assert f'title="{GALAXY}"' in page  # the whole header, for whoever wants it
+    assert ">Unknown browser</td>" in page and ">—</td>" in page
+    assert ">Mozilla" not in page
 
 
 @pytest.mark.django_db
