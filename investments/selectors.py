@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.db import select_rows
 
-from . import checks, circuit, replay, services
+from . import checks, circuit, formatting, replay, services
 from .domain import events, rules
 from .domain.state import State
 from .models import (
@@ -199,24 +199,23 @@ def chart(points, width: int = 600, height: int = 160) -> dict | None:
 # "My history" in words: the payload's fields fill the braces (translators keep them as they are).
 DESCRIPTIONS = {
     "investor_registered": _("You opened an investor account."),
-    "cash_deposited": _("You deposited {amount:,}."),
-    "cash_withdrawn": _("You withdrew {amount:,}."),
-    "shares_subscribed": _("You bought {shares:,} shares of {fund} at {nav} for {cost:,}."),
-    "shares_redeemed": _("You redeemed {shares:,} shares of {fund} at {nav} for {proceeds:,}."),
-    "royalty_distributed": _("You received {mine:,} in royalties from {fund}."),
-    "order_placed": _("You placed an order to {side} {quantity:,} shares of {fund} at {price:,}."),
-    "bought": _(
-        "You bought {quantity:,} shares of {fund} at {price:,} on the market (fee {buyer_fee:,})."
-    ),
-    "sold": _(
-        "You sold {quantity:,} shares of {fund} at {price:,} on the market (fee {seller_fee:,})."
-    ),
-    "order_cancelled": _("You cancelled your order to {side} at {price:,} in {fund}."),
+    "cash_deposited": _("You deposited {amount}."),
+    "cash_withdrawn": _("You withdrew {amount}."),
+    "shares_subscribed": _("You bought {shares} of {fund} at {nav} for {cost}."),
+    "shares_redeemed": _("You redeemed {shares} of {fund} at {nav} for {proceeds}."),
+    "royalty_distributed": _("You received {mine} in royalties from {fund}."),
+    "order_placed": _("You placed an order to {side} {quantity} of {fund} at {price}."),
+    "bought": _("You bought {quantity} of {fund} at {price} on the market (fee {buyer_fee})."),
+    "sold": _("You sold {quantity} of {fund} at {price} on the market (fee {seller_fee})."),
+    "order_cancelled": _("You cancelled your order to {side} at {price} in {fund}."),
     "market_halted": _(
         "Trading halted until {until_local:%H:%M} after the MCPI fell {fall}%; "
         "your open orders waited."
     ),
 }
+# The payload's fields that are won, shown as the money pages show them (12,300원).
+MONEY_FIELDS = {"amount", "cost", "proceeds", "mine", "price", "buyer_fee", "seller_fee"}
+SHARE_FIELDS = {"shares", "quantity"}  # 3주, "3 shares" (one share: "1 share")
 # An order's side as a verb in those sentences ("to buy", "매수").
 SIDES = {
     "buy": pgettext_lazy("order side, verb", "buy"),
@@ -283,6 +282,12 @@ def _describe_for(event: Event, investor_id: int | None, names: dict, prices: di
         p["price"] = prices.get(p["order_id"], 0)
     elif kind == events.MARKET_HALTED:
         p["until_local"] = timezone.localtime(events.read_moment(p["until"]))
+    for field in MONEY_FIELDS & p.keys():
+        p[field] = formatting.won(p[field])
+    for field in SHARE_FIELDS & p.keys():
+        p[field] = formatting.shares(p[field])
+    if "nav" in p:
+        p["nav"] = formatting.nav(Decimal(p["nav"]))
     return str(DESCRIPTIONS.get(kind, kind.replace("_", " "))).format(**p)
 
 

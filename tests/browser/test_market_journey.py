@@ -45,25 +45,25 @@ def test_a_sell_and_a_buy_at_one_price_trade_on_both_pages(live_server, browser,
     expect(mine.get_by_role("row", name=re.compile("Sell"))).to_be_visible()
     # The buyer's page sees the sell appear in the book without a reload.
     book = buyer_page.get_by_role("table", name="Order book")
-    expect(book.get_by_role("row", name=re.compile("2 10,000"))).to_be_visible(timeout=8_000)
+    expect(book.get_by_role("row", name=re.compile("2 ₩10,000"))).to_be_visible(timeout=8_000)
 
     buyer_page.get_by_label("Side").select_option("buy")
     buyer_page.get_by_label("Price").fill("10000")
     buyer_page.get_by_label("Quantity").fill("2")
     buyer_page.get_by_role("button", name="Place order").click()
-    expect(buyer_page.get_by_test_id("current-price")).to_have_text("10,000")
+    expect(buyer_page.get_by_test_id("current-price")).to_have_text("₩10,000")
 
     # The seller's page was not reloaded: polling brings the trade and empties "my orders".
     trades = seller_page.get_by_role("table", name="Recent trades")
-    expect(trades.get_by_role("row", name=re.compile("10,000 2"))).to_be_visible(timeout=8_000)
-    expect(seller_page.get_by_test_id("current-price")).to_have_text("10,000")
+    expect(trades.get_by_role("row", name=re.compile("₩10,000 2"))).to_be_visible(timeout=8_000)
+    expect(seller_page.get_by_test_id("current-price")).to_have_text("₩10,000")
     expect(seller_page.get_by_text("You have no open orders here.")).to_be_visible(timeout=8_000)
 
     seller_page.goto(f"{live_server.url}/investments/portfolio/")
-    expect(seller_page.get_by_test_id("cash-available")).to_have_text(f"{50_000 + 20_000 - 200:,}")
+    expect(seller_page.get_by_test_id("cash-available")).to_have_text(f"₩{50_000 + 20_000 - 200:,}")
     buyer_page.goto(f"{live_server.url}/investments/portfolio/")
-    expect(buyer_page.get_by_test_id("cash-available")).to_have_text(f"{100_000 - 20_200:,}")
+    expect(buyer_page.get_by_test_id("cash-available")).to_have_text(f"₩{100_000 - 20_200:,}")
     row = buyer_page.get_by_role("row", name=re.compile("Han River Hits"))
-    expect(row.get_by_role("cell").nth(1)).to_have_text("2")
+    expect(row.get_by_role("cell").nth(1)).to_have_text("2 shares")
     seller_context.close()
     buyer_context.close()

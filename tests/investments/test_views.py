@@ -20,7 +20,7 @@ def _key(client, name):
 def test_fund_list_and_fund_page_show_nav(client):
     fund = fund_with_copyright(name="Seoul Ballads", base_price=1_234)
     page = client.get(reverse("investments:index"))
-    assert b"Seoul Ballads" in page.content and b"1,234.0000" in page.content
+    assert b"Seoul Ballads" in page.content and "₩1,234.00".encode() in page.content
     detail = client.get(reverse("investments:fund", args=[fund.pk]))
     assert detail.status_code == 200 and b"Holders" in detail.content
 
@@ -157,7 +157,7 @@ def test_history_describes_my_events_in_plain_words(user_client, user):
     investor_with_cash(77)  # someone else's events stay out
     page = user_client.get(reverse("investments:history"))
     texts = [text for _, text in page.context["rows"]]
-    assert texts == ["You deposited 1,500.", "You opened an investor account."]
+    assert texts == ["You deposited ₩1,500.", "You opened an investor account."]
 
 
 def test_pages_need_login(client):
@@ -233,16 +233,16 @@ def test_history_lists_my_orders_trades_and_cancels_in_time_order(client):
     client.force_login(buyer)
     texts = [text for _, text in client.get(reverse("investments:history")).context["rows"]]
     assert texts[:5] == [
-        "You cancelled your order to buy at 900 in Fund.",
-        "You placed an order to buy 1 shares of Fund at 900.",
-        "You bought 3 shares of Fund at 1,000 on the market (fee 30).",
-        "You placed an order to buy 3 shares of Fund at 1,000.",
-        "You deposited 100,000.",
+        "You cancelled your order to buy at ₩900 in Fund.",
+        "You placed an order to buy 1 share of Fund at ₩900.",
+        "You bought 3 shares of Fund at ₩1,000 on the market (fee ₩30).",
+        "You placed an order to buy 3 shares of Fund at ₩1,000.",
+        "You deposited ₩100,000.",
     ]
-    assert texts[-2:] == ["You opened an investor account.", "You deposited 5."]
+    assert texts[-2:] == ["You opened an investor account.", "You deposited ₩5."]
     client.force_login(seller)
     texts = [text for _, text in client.get(reverse("investments:history")).context["rows"]]
-    assert texts[0] == "You sold 3 shares of Fund at 1,000 on the market (fee 30)."
+    assert texts[0] == "You sold 3 shares of Fund at ₩1,000 on the market (fee ₩30)."
 
 
 def test_history_lists_a_halt_that_found_my_orders_open(client):
