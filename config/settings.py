@@ -276,6 +276,10 @@ BOARD_SEARCH_TIME_LIMIT = float(os.environ.get("BOARD_SEARCH_TIME_LIMIT", "2"))
 
 # --- Market (investments) -------------------------------------------------------------------------
 
+# What one person may deposit: at once, and in one day (Korea time), in won. A deposit past either
+# is refused with the amount still allowed.
+DEPOSIT_MAX_PER_DEPOSIT = env_int("DEPOSIT_MAX_PER_DEPOSIT", 10_000_000)
+DEPOSIT_MAX_PER_DAY = env_int("DEPOSIT_MAX_PER_DAY", 50_000_000)
 MARKET_TICK = env_int("MARKET_TICK", 100)  # price step, in cash
 MARKET_FEE_RATE = os.environ.get("MARKET_FEE_RATE", "0.01")  # per side; fractions of a cash dropped
 MARKET_PRICE_LIMIT = os.environ.get("MARKET_PRICE_LIMIT", "0.30")  # around the previous close

@@ -28,6 +28,7 @@ from . import checks, eventstore, matcher
 from .checks import LedgerError, market_rules
 from .domain import events
 from .eventstore import NewEvent
+from .formatting import won
 from .matcher import CANCEL, PLACE, Command
 from .models import Event, Fund, Investor, Order
 
@@ -54,7 +55,7 @@ def place_order(
     r = market_rules()
     if not r.on_tick(price):
         raise LedgerError(
-            gettext("Prices go in steps of %(tick)s.") % {"tick": f"{r.tick:,}"}, field="price"
+            gettext("Prices go in steps of %(tick)s.") % {"tick": won(r.tick)}, field="price"
         )
     if not isinstance(fund_id, int) or not select_rows(Fund, ["id"], where={"id": fund_id}):
         raise LedgerError(gettext("No such fund."), field="fund")

@@ -51,7 +51,7 @@ from redis import exceptions as redis_errors
 
 from config.db import atomic_with_retry, select_rows
 
-from . import checks, circuit, eventstore, metrics, projections
+from . import checks, circuit, eventstore, formatting, metrics, projections
 from .checks import LedgerError, market_rules
 from .domain import events, rules
 from .domain.orderbook import BUY, SELL, BookOrder, Fill, OrderBook, other_side
@@ -320,7 +320,7 @@ class _Batch:
         if not self.low <= c.price <= self.high:
             raise LedgerError(
                 gettext("Today's prices must be between %(low)s and %(high)s.")
-                % {"low": f"{self.low:,}", "high": f"{self.high:,}"},
+                % {"low": formatting.won(self.low), "high": formatting.won(self.high)},
                 field="price",
             )
         if self.book.has(investor, other_side(c.side), c.price):
@@ -335,7 +335,7 @@ class _Batch:
             if need > self.cash[investor]:
                 raise LedgerError(
                     gettext("This order needs %(need)s with the fee; you have %(cash)s.")
-                    % {"need": f"{need:,}", "cash": f"{self.cash[investor]:,}"},
+                    % {"need": formatting.won(need), "cash": formatting.won(self.cash[investor])},
                     field="quantity",
                 )
             self.cash[investor] -= need
@@ -343,7 +343,7 @@ class _Batch:
             held = self.shares.get(investor, 0)
             if c.quantity > held:
                 raise LedgerError(
-                    gettext("You have %(held)s shares free to sell.") % {"held": f"{held:,}"},
+                    gettext("You have %(held)s free to sell.") % {"held": formatting.shares(held)},
                     field="quantity",
                 )
             self.shares[investor] = held - c.quantity

@@ -223,6 +223,15 @@ SIDES = {
 }
 
 
+def opened_at(investor: Investor) -> datetime | None:
+    """When the investor's account opened: the moment of its first event."""
+    return (
+        Event.objects.filter(stream=events.investor_stream(investor.pk), version=1)
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+
+
 def history(*, investor: Investor, before: int | None = None, size: int = 25):
     """Every event that touched the investor — their own stream, every event that moved their
     cash or shares (orders, trades, cancels, royalties: their postings) and the halts that found

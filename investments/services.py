@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -23,6 +24,9 @@ from . import checks, circuit, eventstore
 from .checks import LedgerError
 from .domain import events, rules
 from .eventstore import NewEvent
+from .formatting import nav as nav_shown
+from .formatting import shares as shares_shown
+from .formatting import won
 from .models import (
     Copyright,
     Event,
@@ -65,6 +69,18 @@ def _fund(fund_id) -> Fund:
     if fund is None:
         raise LedgerError(gettext("No such fund."), field="fund")
     return fund
+
+
+def deposited_on_day(investor: Investor, moment: datetime) -> int:
+    """What the investor deposited on ``moment``'s day, in the site's time zone (Korea)."""
+    start = timezone.localtime(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+    payloads = Event.objects.filter(
+        stream=events.investor_stream(investor.pk),
+        type=events.CASH_DEPOSITED,
+        occurred_at__gte=start,
+        occurred_at__lt=start + timedelta(days=1),
+    ).values_list("payload", flat=True)
+    return sum(p["amount"] for p in payloads)
 
 
 def _iso(moment: datetime) -> str:
@@ -153,8 +169,23 @@ def _money_command(event_type: str):
 
 @_money_command(events.CASH_DEPOSITED)
 def deposit(*, investor: Investor, amount: int, at: datetime | None = None):
-    """Put cash into the investor's account."""
+    """Put cash into the investor's account, within ``DEPOSIT_MAX_PER_DEPOSIT`` at once and
+    ``DEPOSIT_MAX_PER_DAY`` in a day (Korea time). The investor row is locked: two deposits at
+    once cannot both pass the day's limit."""
     amount = _amount(amount)
+    at_most = settings.DEPOSIT_MAX_PER_DEPOSIT
+    if amount > at_most:
+        raise LedgerError(
+            gettext("You can deposit at most %(limit)s at a time.") % {"limit": won(at_most)},
+            field="amount",
+        )
+    left = settings.DEPOSIT_MAX_PER_DAY - deposited_on_day(investor, at or timezone.now())
+    if amount > left:
+        raise LedgerError(
+            gettext("You can deposit %(limit)s a day; %(left)s more today.")
+            % {"limit": won(settings.DEPOSIT_MAX_PER_DAY), "left": won(max(left, 0))},
+            field="amount",
+        )
     return (
         events.investor_stream(investor.pk),
         {"investor_id": investor.pk, "amount": amount},
@@ -168,7 +199,7 @@ def withdraw(*, investor: Investor, amount: int, at: datetime | None = None):
     if amount > investor.cash_available:
         raise LedgerError(
             gettext("You have %(cash)s available; you cannot withdraw more.")
-            % {"cash": f"{investor.cash_available:,}"},
+            % {"cash": won(investor.cash_available)},
             field="amount",
         )
     return (
@@ -184,7 +215,7 @@ def subscribe(*, investor: Investor, fund_id: int, amount: int, at: datetime | N
     fund = _fund(fund_id)
     if amount > investor.cash_available:
         raise LedgerError(
-            gettext("You have %(cash)s available.") % {"cash": f"{investor.cash_available:,}"},
+            gettext("You have %(cash)s available.") % {"cash": won(investor.cash_available)},
             field="amount",
         )
     nav = fund_nav(fund, at)
@@ -193,7 +224,7 @@ def subscribe(*, investor: Investor, fund_id: int, amount: int, at: datetime | N
     shares = rules.shares_for(amount, nav)
     if shares == 0:
         raise LedgerError(
-            gettext("One share costs %(nav)s; enter at least that.") % {"nav": f"{nav:,}"},
+            gettext("One share costs %(nav)s; enter at least that.") % {"nav": nav_shown(nav)},
             field="amount",
         )
     cost = rules.cost_of(shares, nav)
@@ -218,8 +249,8 @@ def redeem(*, investor: Investor, fund_id: int, shares: int, at: datetime | None
     holding = Holding.objects.select_for_update().filter(investor=investor, fund=fund).first()
     if holding is None or holding.held < shares:
         raise LedgerError(
-            gettext("You hold %(shares)s shares of this fund.")
-            % {"shares": f"{holding.held if holding else 0:,}"},
+            gettext("You hold %(shares)s of this fund.")
+            % {"shares": shares_shown(holding.held if holding else 0)},
             field="shares",
         )
     nav = fund_nav(fund, at)
@@ -230,7 +261,7 @@ def redeem(*, investor: Investor, fund_id: int, shares: int, at: datetime | None
                 "The fund has only %(cash)s in cash and cannot pay %(proceeds)s now; "
                 "try fewer shares or later."
             )
-            % {"cash": f"{fund.cash:,}", "proceeds": f"{proceeds:,}"},
+            % {"cash": won(fund.cash), "proceeds": won(proceeds)},
             field="shares",
         )
     released = rules.cost_released(
@@ -300,7 +331,7 @@ def acquire_copyright(
         raise LedgerError(gettext("This copyright is already owned."), field="code")
     if price > fund.cash:
         raise LedgerError(
-            gettext("The fund has only %(cash)s in cash.") % {"cash": f"{fund.cash:,}"},
+            gettext("The fund has only %(cash)s in cash.") % {"cash": won(fund.cash)},
             field="price",
         )
     mcpi = mcpi_at(moment)

@@ -9,7 +9,15 @@ from django.views.decorators.http import require_http_methods
 
 from . import market, selectors, services
 from .checks import LedgerError
-from .forms import AmountForm, CancelForm, MomentForm, OrderForm, RedeemForm, SubscribeForm
+from .forms import (
+    AmountForm,
+    CancelForm,
+    DepositForm,
+    MomentForm,
+    OrderForm,
+    RedeemForm,
+    SubscribeForm,
+)
 from .matcher import Unconfirmed
 from .models import Fund, Investor
 
@@ -37,7 +45,8 @@ def _investor(request) -> Investor:
 @login_required
 def portfolio(request):
     investor = _investor(request)
-    form = MomentForm(request.GET or None)
+    since = selectors.opened_at(investor)
+    form = MomentForm(request.GET or None, since=since)
     at = form.cleaned_data["at"] if form.is_bound and form.is_valid() else None
     status = 400 if form.is_bound and not form.is_valid() else 200
     return render(
@@ -46,7 +55,7 @@ def portfolio(request):
         {
             "portfolio": selectors.portfolio(investor=investor, at=at),
             "past": at is not None,
-            "form": form if form.is_bound else MomentForm(),
+            "form": form if form.is_bound else MomentForm(since=since),
         },
         status=status,
     )
@@ -66,7 +75,7 @@ def history(request):
 
 
 MONEY_ACTIONS = {
-    "deposit": (_("Deposit cash"), AmountForm, _("Deposit")),
+    "deposit": (_("Deposit cash"), DepositForm, _("Deposit")),
     "withdraw": (_("Withdraw cash"), AmountForm, _("Withdraw")),
     "subscribe": (_("Buy fund shares"), SubscribeForm, _("Subscribe")),
     "redeem": (_("Redeem fund shares"), RedeemForm, _("Redeem")),
@@ -91,7 +100,7 @@ def _run(action: str, user, data: dict):
 @require_http_methods(["GET", "POST"])
 def money(request, action: str):
     title, form_class, submit = MONEY_ACTIONS[action]
-    extra = {"funds": Fund.objects.all()} if form_class is not AmountForm else {}
+    extra = {} if issubclass(form_class, AmountForm) else {"funds": Fund.objects.all()}
     if not request.user.can_write:
         return _money_page(
             request,

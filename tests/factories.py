@@ -32,13 +32,18 @@ class AdminFactory(UserFactory):
 
 
 def investor_with_cash(amount: int = 0, **user_fields):
-    """A user with an investor account holding ``amount`` of available cash."""
+    """A user with an investor account holding ``amount`` of available cash. The deposit limits
+    (``DEPOSIT_MAX_PER_DEPOSIT``, ``DEPOSIT_MAX_PER_DAY``) guard people, not a test's set-up:
+    they are lifted for this one deposit."""
+    from django.test import override_settings
+
     from investments import services
 
     user = UserFactory(**user_fields)
     services.register_investor(user=user)
     if amount:
-        services.deposit(user=user, amount=amount)
+        with override_settings(DEPOSIT_MAX_PER_DEPOSIT=amount, DEPOSIT_MAX_PER_DAY=amount):
+            services.deposit(user=user, amount=amount)
     return user
 
 

@@ -4,6 +4,7 @@ out of range is a message next to the field (or ignored, for a link's parameter)
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -45,13 +46,36 @@ def test_time_travel_to_the_future_is_refused_with_a_message(user_client):
     assert response.context["past"] is False
 
 
-def test_time_travel_to_the_first_allowed_year_shows_an_empty_past(user_client, user):
+def test_time_travel_to_before_the_account_opened_is_refused_with_a_message(user_client, user):
     services.register_investor(user=user)
     services.deposit(user=user, amount=500)
     response = user_client.get(reverse("investments:portfolio"), {"at": "1900-01-01T09:00"})
+    assert response.status_code == 400
+    [message] = response.context["form"].errors["at"]
+    assert message.startswith("Your account opened on ")
+    assert message.endswith("; pick a moment after that.")
+    assert response.context["past"] is False
+    assert message in response.content.decode()
+
+
+def test_the_moment_picker_offers_only_the_accounts_lifetime(user_client, user):
+    services.register_investor(user=user)
+    opened = Event.objects.get(stream=f"investor-{Investor.objects.get(user=user).pk}", version=1)
+    page = user_client.get(reverse("investments:portfolio")).content.decode()
+    assert f'min="{timezone.localtime(opened.occurred_at):%Y-%m-%dT%H:%M}"' in page
+    assert f'max="{timezone.localtime():%Y-%m-%dT%H:%M}"' in page
+
+
+def test_time_travel_to_a_moment_in_the_accounts_life_shows_it_then(user_client, user):
+    start = timezone.now() - dt.timedelta(days=3)
+    services.register_investor(user=user, at=start)
+    services.deposit(user=user, amount=500, at=start + dt.timedelta(days=1))
+    services.deposit(user=user, amount=700)
+    moment = timezone.localtime(start + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    response = user_client.get(reverse("investments:portfolio"), {"at": moment})
     assert response.status_code == 200
     assert response.context["past"] is True
-    assert response.context["portfolio"].available == 0
+    assert response.context["portfolio"].available == 500
 
 
 # --- History's "older" link -----------------------------------------------------------------------
@@ -83,28 +107,85 @@ def test_history_with_the_largest_sane_before_still_pages(user_client, thirty_de
 # --- Amounts on the site's money forms ------------------------------------------------------------
 
 
-def test_a_deposit_above_the_maximum_is_refused_with_a_message(user_client, user):
+def test_a_deposit_above_the_limit_at_once_is_refused_next_to_the_field(user_client, user):
     services.register_investor(user=user)
     response = user_client.post(
         reverse("investments:deposit"),
-        {"amount": str(MAX_AMOUNT + 1), "idempotency_key": "big"},
+        {"amount": str(settings.DEPOSIT_MAX_PER_DEPOSIT + 1), "idempotency_key": "big"},
     )
     assert response.status_code == 400
-    assert response.context["form"].errors["amount"] == [
-        f"Ensure this value is less than or equal to {MAX_AMOUNT}."
-    ]
+    assert response.context["form"].errors["amount"] == ["Enter at most ₩10,000,000."]
     assert Investor.objects.get(user=user).cash_available == 0
     assert not Event.objects.filter(type="cash_deposited").exists()
 
 
-def test_a_deposit_of_exactly_the_maximum_is_taken(user_client, user):
+def test_the_deposit_form_says_its_limits_and_carries_them(user_client, user):
+    services.register_investor(user=user)
+    page = user_client.get(reverse("investments:deposit")).content.decode()
+    assert "Up to ₩10,000,000 at a time and ₩50,000,000 a day." in page
+    assert 'max="10000000"' in page and 'inputmode="numeric"' in page
+
+
+def test_the_deposit_limits_are_words_in_korean(user_client, user):
     services.register_investor(user=user)
     response = user_client.post(
         reverse("investments:deposit"),
-        {"amount": str(MAX_AMOUNT), "idempotency_key": "max"},
+        {"amount": "10000001", "idempotency_key": "big"},
+        HTTP_ACCEPT_LANGUAGE="ko",
+    )
+    assert "10,000,000원" in response.content.decode()
+
+
+def test_a_deposit_of_exactly_the_limit_is_taken(user_client, user):
+    services.register_investor(user=user)
+    response = user_client.post(
+        reverse("investments:deposit"),
+        {"amount": str(settings.DEPOSIT_MAX_PER_DEPOSIT), "idempotency_key": "max"},
     )
     assert response.status_code == 302
-    assert Investor.objects.get(user=user).cash_available == MAX_AMOUNT
+    assert Investor.objects.get(user=user).cash_available == settings.DEPOSIT_MAX_PER_DEPOSIT
+
+
+def test_a_deposit_past_the_days_limit_is_refused_and_says_what_is_left(user_client, user):
+    services.register_investor(user=user)
+    for _ in range(4):
+        services.deposit(user=user, amount=10_000_000)
+    services.deposit(user=user, amount=9_000_000)
+    response = user_client.post(
+        reverse("investments:deposit"), {"amount": "1000001", "idempotency_key": "day"}
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["amount"] == [
+        "You can deposit ₩50,000,000 a day; ₩1,000,000 more today."
+    ]
+    assert Investor.objects.get(user=user).cash_available == 49_000_000
+    services.deposit(user=user, amount=1_000_000)
+    assert Investor.objects.get(user=user).cash_available == 50_000_000
+
+
+def test_the_days_limit_counts_the_day_in_korea_time():
+    user = investor_with_cash()
+    seoul = dt.timezone(dt.timedelta(hours=9))
+    late = dt.datetime(2026, 3, 1, 23, 59, tzinfo=seoul)  # 14:59 UTC
+    services.deposit(user=user, amount=10_000_000, at=late - dt.timedelta(hours=3))
+    for _ in range(4):
+        services.deposit(user=user, amount=10_000_000, at=late)
+    with pytest.raises(LedgerError, match="more today") as refused:
+        services.deposit(user=user, amount=1, at=late)
+    assert refused.value.field == "amount"
+    # One minute later it is the next day in Korea (still 1 March in UTC): a new day's limit.
+    services.deposit(user=user, amount=10_000_000, at=late + dt.timedelta(minutes=2))
+    assert Investor.objects.get(user=user).cash_available == 60_000_000
+
+
+def test_the_deposit_limits_come_from_the_settings(settings):
+    settings.DEPOSIT_MAX_PER_DEPOSIT, settings.DEPOSIT_MAX_PER_DAY = 1_000, 1_500
+    user = investor_with_cash()
+    services.deposit(user=user, amount=1_000)
+    with pytest.raises(LedgerError, match="at most ₩1,000 at a time"):
+        services.deposit(user=user, amount=1_001)
+    with pytest.raises(LedgerError, match="₩500 more today"):
+        services.deposit(user=user, amount=501)
 
 
 def test_the_service_refuses_an_amount_above_the_maximum():

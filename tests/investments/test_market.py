@@ -137,7 +137,7 @@ def test_price_limit_edges(fund):
     buy(buyer, fund, 7_000, 1)
     buy(buyer, fund, 13_000, 1)
     for price in (6_900, 13_100):
-        with pytest.raises(LedgerError, match="between 7,000 and 13,000"):
+        with pytest.raises(LedgerError, match="between ₩7,000 and ₩13,000"):
             buy(buyer, fund, price, 1)
     assert Order.objects.count() == 2
 

@@ -82,9 +82,9 @@ def test_double_submit_places_one_order(client, fund):
         ({"side": "buy", "price": "abc", "quantity": "1"}, "price", b"whole number"),
         ({"side": "buy", "price": "10000", "quantity": "99"}, "quantity", b"you have"),
         ({"side": "sell", "price": "10000", "quantity": "1"}, "quantity", b"free to sell"),
-        ({"side": "buy", "price": "20000", "quantity": "1"}, "price", b"between 7,000"),
+        ({"side": "buy", "price": "20000", "quantity": "1"}, "price", "between ₩7,000".encode()),
         ({"side": "x", "price": "10000", "quantity": "1"}, "side", b"valid choice"),
-        ({"side": "buy", "price": "9" * 30, "quantity": "1"}, "price", b"less than"),
+        ({"side": "buy", "price": "9" * 30, "quantity": "1"}, "price", "Enter at most ₩".encode()),
     ],
 )
 def test_bad_orders_get_400_and_a_message_by_the_field(client, fund, data, field, text):

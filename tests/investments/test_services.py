@@ -119,7 +119,7 @@ def test_redeem_is_refused_when_fund_cash_is_short():
         artist="BTS",
         price=9_500,
     )
-    with pytest.raises(LedgerError, match="only 500 in cash"):
+    with pytest.raises(LedgerError, match="only ₩500 in cash"):
         services.redeem(user=user, fund_id=fund.pk, shares=5)
 
 
@@ -229,7 +229,7 @@ def test_acquiring_a_copyright_pays_from_fund_cash_at_current_mcpi():
     )
     fund.refresh_from_db()
     assert fund.cash == 400 and copyright.mcpi_at_acquisition == Decimal("100.0000")
-    with pytest.raises(LedgerError, match="only 400"):
+    with pytest.raises(LedgerError, match="only ₩400"):
         services.acquire_copyright(
             actor=staff,
             fund_id=fund.pk,

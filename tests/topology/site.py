@@ -132,7 +132,8 @@ with transaction.atomic():
         )
         if not Investor.objects.filter(user=user).exists():
             services.register_investor(user=user)
-            services.deposit(user=user, amount=50_000_000)
+            for _ in range(5):  # a day's limit, at most DEPOSIT_MAX_PER_DEPOSIT at a time
+                services.deposit(user=user, amount=10_000_000)
 """
 
 
