@@ -1,7 +1,6 @@
 """Reads the board's pages need: category tree, post lists with cheap totals, detail, history."""
 
 import csv
-import difflib
 import hashlib
 import io
 import math
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from config.db import StatementTimeout, statement_time_limit
 
+from . import diffs
 from .models import Category, Comment, Post, PostVersion
 from .search import index as search_index
 from .search import keyboard
@@ -394,35 +394,34 @@ def comment_page(post: Post, page: int, first: list[Comment] | None = None) -> P
     return Page(items=items, number=page, size=PAGE_SIZE, total=total)
 
 
-def _version_label(version) -> str:
-    return _("version %(number)s") % {"number": version.version}
-
-
-def _with_diffs(versions, text) -> list[dict]:
-    """Each version with a unified diff of ``text(version)`` against the version before it."""
+def _with_diffs(versions, title=None) -> list[dict]:
+    """Each version, numbered from 1 for people (stored from 0), with an inline diff of its text
+    (and of its title, when ``title`` reads one) against the version before it."""
     rows, previous = [], None
     for version in versions:
-        before = text(previous).splitlines() if previous else []
-        diff = difflib.unified_diff(
-            before,
-            text(version).splitlines(),
-            _version_label(previous) if previous else _("empty"),
-            _version_label(version),
-            lineterm="",
-        )
-        rows.append({"version": version, "diff": list(diff)})
+        diff = diffs.inline_diff(previous and previous.content, version.content)
+        row = {
+            "version": version,
+            "number": version.version + 1,
+            "diff": diffs.around_changes(diff),
+            "unchanged": previous is not None and not diffs.changed(diff),
+        }
+        if title is not None:
+            row["title"] = diffs.inline_diff(previous and title(previous), title(version))
+            row["title_changed"] = diffs.changed(row["title"])
+        rows.append(row)
         previous = version
     return rows
 
 
 def post_history(post: Post) -> list[dict]:
     versions = PostVersion.objects.filter(post=post).select_related("editor", "category")
-    return _with_diffs(versions, lambda v: f"{v.title}\n\n{v.content}")
+    return _with_diffs(versions, title=lambda v: v.title)
 
 
 def comment_history(comment: Comment) -> list[dict]:
     versions = comment.versions.select_related("editor")
-    return _with_diffs(versions, lambda v: v.content)
+    return _with_diffs(versions)
 
 
 def _csv(header: list[str], rows) -> str:

@@ -16,8 +16,8 @@ def test_anyone_sees_a_comments_history_with_diffs_and_csv(client):
     services.edit_comment(user=author, comment_id=comment.pk, content="second words")
 
     page = client.get(f"/board/comments/{comment.pk}/history/").content.decode()
-    assert "Version 0" in page and "Version 1" in page
-    assert "<del>-first words</del>" in page and "<ins>+second words</ins>" in page
+    assert "Version 1" in page and "Version 2" in page
+    assert ">first</del>" in page and ">second</ins> words" in page
 
     response = client.get(f"/board/comments/{comment.pk}/history.csv")
     assert response["Content-Type"].startswith("text/csv")
