@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -425,11 +426,21 @@ def comment_history(comment: Comment) -> list[dict]:
 
 
 def _csv(header: list[str], rows) -> str:
+    """A CSV file as Excel reads it: the UTF-8 byte order mark first (without it Excel takes the
+    file for the local code page and garbles Korean)."""
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(header)
     writer.writerows(rows)
     return out.getvalue()
+
+
+def _csv_time(moment) -> str:
+    """A moment in the site's time zone (what the pages show) with its offset:
+    2026-12-05 14:03:00+09:00."""
+    local = timezone.localtime(moment, timezone.get_default_timezone())
+    return local.isoformat(sep=" ", timespec="seconds")
 
 
 def post_history_csv(post: Post) -> str:
@@ -438,8 +449,8 @@ def post_history_csv(post: Post) -> str:
         ["version", "created_at", "editor", "category", "title", "content"],
         (
             [
-                v.version,
-                v.created_at.isoformat(),
+                v.version + 1,  # as the history page numbers them
+                _csv_time(v.created_at),
                 v.editor.public_name,
                 v.category,
                 v.title,
@@ -454,7 +465,10 @@ def comment_history_csv(comment: Comment) -> str:
     versions = comment.versions.select_related("editor")
     return _csv(
         ["version", "created_at", "editor", "content"],
-        ([v.version, v.created_at.isoformat(), v.editor.public_name, v.content] for v in versions),
+        (
+            [v.version + 1, _csv_time(v.created_at), v.editor.public_name, v.content]
+            for v in versions
+        ),
     )
 
 

@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -289,8 +290,8 @@ def comment_history_csv(request, pk):
 
 
 def _csv_download(text: str, filename: str) -> HttpResponse:
-    response = HttpResponse(text, content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 

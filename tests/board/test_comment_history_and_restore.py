@@ -21,11 +21,11 @@ def test_anyone_sees_a_comments_history_with_diffs_and_csv(client):
 
     response = client.get(f"/board/comments/{comment.pk}/history.csv")
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0] == ["version", "created_at", "editor", "content"]
     assert [(r[0], r[2], r[3]) for r in rows[1:]] == [
-        ("0", author.username, "first words"),
-        ("1", author.username, "second words"),
+        ("1", author.username, "first words"),
+        ("2", author.username, "second words"),
     ]
     assert (
         f"/board/comments/{comment.pk}/history/"

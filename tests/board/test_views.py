@@ -138,8 +138,8 @@ def test_edit_then_history_shows_a_diff_and_csv(client, user, post, sub):
     body = client.get(reverse("board:post_history", args=[post.pk])).content.decode()
     assert "Brand new words</ins>" in body and "Version 2" in body
     csv = client.get(reverse("board:post_history_csv", args=[post.pk]))
-    assert csv["Content-Type"] == "text/csv"
-    lines = csv.content.decode().splitlines()
+    assert csv["Content-Type"].startswith("text/csv")
+    lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("version,") and lines[-1].endswith("Brand new words")
 
 
