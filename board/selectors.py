@@ -9,8 +9,6 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-import markdown
-import nh3
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
@@ -24,6 +22,7 @@ from django.utils.translation import gettext as _
 from config.db import StatementTimeout, statement_time_limit
 
 from . import diffs
+from .markup import render_markdown
 from .models import Category, Comment, Post, PostVersion
 from .search import index as search_index
 from .search import keyboard
@@ -350,10 +349,6 @@ def _page(posts: QuerySet, total: int, page: int) -> Page:
         else []
     )
     return Page(items=items, number=page, size=PAGE_SIZE, total=total)
-
-
-def render_markdown(text: str) -> str:
-    return nh3.clean(markdown.markdown(text, extensions=["fenced_code"]))
 
 
 def post_detail(post_id: int) -> dict | None:
