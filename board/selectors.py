@@ -20,6 +20,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from config.db import StatementTimeout, statement_time_limit
+from config.pages import NoSuchPage, check_page, parse_page  # noqa: F401 (the views' names)
 
 from . import diffs
 from .markup import render_markdown
@@ -110,28 +111,31 @@ def category(slug: str, version: int) -> Category | None:
     return found
 
 
-def parse_page(value) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return 1
-    return min(max(number, 1), 1_000_000)
-
-
 def post_list(*, category: Category | None = None, page: int = 1) -> Page:
     """Newest first. Totals come from stored per-category counts; the page's rows are found by id
     first (an index-only scan of the list's index: whole site, a board, or a sub-category) then
     loaded, so deep pages do not drag whole rows through the offset."""
     posts = Post.objects.filter(is_active=True)
-    counts = Category.objects.all()
     if category is not None and category.is_board:
         posts = posts.filter(board=category)
-        counts = counts.filter(Q(pk=category.pk) | Q(parent=category))
     elif category is not None:
         posts = posts.filter(category=category)
+    return _page(posts, _list_total(category), page)
+
+
+def post_list_pages(*, category: Category | None = None) -> int:
+    """How many pages ``post_list`` has (one cheap sum of stored counts), to answer a page past
+    the last with a 404 before the list, a cached fragment, is read."""
+    return max(1, math.ceil(_list_total(category) / PAGE_SIZE))
+
+
+def _list_total(category: Category | None) -> int:
+    counts = Category.objects.all()
+    if category is not None and category.is_board:
+        counts = counts.filter(Q(pk=category.pk) | Q(parent=category))
+    elif category is not None:
         counts = counts.filter(pk=category.pk)
-    total = counts.aggregate(n=Sum("post_count"))["n"] or 0
-    return _page(posts, total, page)
+    return counts.aggregate(n=Sum("post_count"))["n"] or 0
 
 
 # --- Search --------------------------------------------------------------------------------------
@@ -184,25 +188,21 @@ def _scope(category: Category | None) -> dict:
 
 
 def _found(query, scope: dict, page: int) -> tuple[int, int, list[int]]:
-    """(total, page number, entry keys of the page), cached until the index next changes."""
+    """(total, page number, entry keys of the page), cached until the index next changes;
+    NoSuchPage past the last page."""
     digest = hashlib.blake2b(
         f"{sorted(scope.items())}|{query.key}".encode(), digest_size=16
     ).hexdigest()
     key = f"board:search:{search_index.version()}:{digest}:{page}"
     found = cache.get(key)
     if found is None:
-        number = min(page, SEARCH_COUNT_CAP // PAGE_SIZE)
+        check_page(page, SEARCH_COUNT_CAP // PAGE_SIZE)  # no search lists more
         limit = settings.BOARD_SEARCH_TIME_LIMIT
         options = {"enough": SEARCH_COUNT_CAP + 1, "seconds": limit}
         try:
             with statement_time_limit(limit):
-                offset = (number - 1) * PAGE_SIZE
+                offset = (page - 1) * PAGE_SIZE
                 total, keys = search_index.find(query, scope, offset, PAGE_SIZE, **options)
-                pages = max(1, math.ceil(min(total, SEARCH_COUNT_CAP) / PAGE_SIZE))
-                if number > pages:  # past the end: the last page, as lists do
-                    number = pages
-                    offset = (number - 1) * PAGE_SIZE
-                    total, keys = search_index.find(query, scope, offset, PAGE_SIZE, **options)
         except (StatementTimeout, search_index.TooSlow):
             raise SearchTooBroad(
                 _(
@@ -210,8 +210,9 @@ def _found(query, scope: dict, page: int) -> tuple[int, int, list[int]]:
                     "add a less common word."
                 )
             ) from None
-        found = (total, number, keys)
+        found = (total, page, keys)
         cache.set(key, found, 600)
+    check_page(page, math.ceil(min(found[0], SEARCH_COUNT_CAP) / PAGE_SIZE))
     return found
 
 

@@ -47,6 +47,8 @@ def _list(request, category, version: int):
     number = selectors.parse_page(request.GET.get("page"))
     search, results, search_error = None, None, None
     if not q:
+        if number > 1:  # page 1 always exists; past the last is a 404, not page 1
+            selectors.check_page(number, selectors.post_list_pages(category=category))
         page = SimpleLazyObject(lambda: selectors.post_list(category=category, page=number))
     else:
         try:

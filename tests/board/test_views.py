@@ -39,9 +39,11 @@ def test_list_is_newest_first_and_paginates_with_totals(client, sub):
     assert "post 04" in second and "post 05" not in second
 
 
-@pytest.mark.parametrize("page", ["abc", "-1", "99999999999999999999", ""])
-def test_bad_page_numbers_never_break_the_list(client, page):
-    assert client.get(reverse("board:index"), {"page": page}).status_code == 200
+@pytest.mark.parametrize(
+    ("page", "status"), [("abc", 404), ("-1", 404), ("99999999999999999999", 404), ("", 200)]
+)
+def test_bad_page_numbers_never_break_the_list(client, page, status):
+    assert client.get(reverse("board:index"), {"page": page}).status_code == status
 
 
 @pytest.mark.django_db(transaction=True)  # the search index is written after the commit
