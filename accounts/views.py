@@ -14,6 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from board.selectors import recent_posts_by
+from config.pages import check_page, parse_page
 from config.ratelimit import RateLimit
 
 from . import services
@@ -97,7 +98,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 @login_required
 def me(request):
-    logins = Paginator(request.user.logins.all(), 20).get_page(request.GET.get("page"))
+    paginator = Paginator(request.user.logins.all(), 20)
+    number = parse_page(request.GET.get("page"))
+    check_page(number, paginator.num_pages)
+    logins = paginator.page(number)
     states = request.user.state_changes.select_related("set_by")[:20]
     return render(request, "accounts/me.html", {"logins": logins, "state_changes": states})
 

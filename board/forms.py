@@ -2,7 +2,9 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from .markup import without_images
 from .models import Category
 
 
@@ -20,6 +22,27 @@ class PostForm(forms.Form):
         widget=forms.Textarea,
         help_text=_("Markdown is allowed."),
     )
+
+    def clean_content(self):
+        """Images cannot be shown (see ``board.markup``): the text comes back with each one a
+        link to it, for the author to see before publishing, with a word next to the field."""
+        content = self.cleaned_data["content"]
+        fixed, images = without_images(content)
+        if images:
+            self.data = self.data.copy()
+            self.data[self.add_prefix("content")] = fixed
+            raise forms.ValidationError(
+                ngettext(
+                    "Images are not supported; the image was removed and its address kept as "
+                    "a link. Check the text and publish again.",
+                    "Images are not supported; the %(n)s images were removed and their "
+                    "addresses kept as links. Check the text and publish again.",
+                    images,
+                ),
+                code="images",
+                params={"n": images},
+            )
+        return content
 
 
 class CommentForm(forms.Form):

@@ -1,7 +1,6 @@
 """Reads the board's pages need: category tree, post lists with cheap totals, detail, history."""
 
 import csv
-import difflib
 import hashlib
 import io
 import math
@@ -10,19 +9,21 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-import markdown
-import nh3
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from config.db import StatementTimeout, statement_time_limit
+from config.pages import NoSuchPage, check_page, parse_page  # noqa: F401 (the views' names)
 
+from . import diffs
+from .markup import render_markdown
 from .models import Category, Comment, Post, PostVersion
 from .search import index as search_index
 from .search import keyboard
@@ -110,28 +111,31 @@ def category(slug: str, version: int) -> Category | None:
     return found
 
 
-def parse_page(value) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return 1
-    return min(max(number, 1), 1_000_000)
-
-
 def post_list(*, category: Category | None = None, page: int = 1) -> Page:
     """Newest first. Totals come from stored per-category counts; the page's rows are found by id
     first (an index-only scan of the list's index: whole site, a board, or a sub-category) then
     loaded, so deep pages do not drag whole rows through the offset."""
     posts = Post.objects.filter(is_active=True)
-    counts = Category.objects.all()
     if category is not None and category.is_board:
         posts = posts.filter(board=category)
-        counts = counts.filter(Q(pk=category.pk) | Q(parent=category))
     elif category is not None:
         posts = posts.filter(category=category)
+    return _page(posts, _list_total(category), page)
+
+
+def post_list_pages(*, category: Category | None = None) -> int:
+    """How many pages ``post_list`` has (one cheap sum of stored counts), to answer a page past
+    the last with a 404 before the list, a cached fragment, is read."""
+    return max(1, math.ceil(_list_total(category) / PAGE_SIZE))
+
+
+def _list_total(category: Category | None) -> int:
+    counts = Category.objects.all()
+    if category is not None and category.is_board:
+        counts = counts.filter(Q(pk=category.pk) | Q(parent=category))
+    elif category is not None:
         counts = counts.filter(pk=category.pk)
-    total = counts.aggregate(n=Sum("post_count"))["n"] or 0
-    return _page(posts, total, page)
+    return counts.aggregate(n=Sum("post_count"))["n"] or 0
 
 
 # --- Search --------------------------------------------------------------------------------------
@@ -184,25 +188,21 @@ def _scope(category: Category | None) -> dict:
 
 
 def _found(query, scope: dict, page: int) -> tuple[int, int, list[int]]:
-    """(total, page number, entry keys of the page), cached until the index next changes."""
+    """(total, page number, entry keys of the page), cached until the index next changes;
+    NoSuchPage past the last page."""
     digest = hashlib.blake2b(
         f"{sorted(scope.items())}|{query.key}".encode(), digest_size=16
     ).hexdigest()
     key = f"board:search:{search_index.version()}:{digest}:{page}"
     found = cache.get(key)
     if found is None:
-        number = min(page, SEARCH_COUNT_CAP // PAGE_SIZE)
+        check_page(page, SEARCH_COUNT_CAP // PAGE_SIZE)  # no search lists more
         limit = settings.BOARD_SEARCH_TIME_LIMIT
         options = {"enough": SEARCH_COUNT_CAP + 1, "seconds": limit}
         try:
             with statement_time_limit(limit):
-                offset = (number - 1) * PAGE_SIZE
+                offset = (page - 1) * PAGE_SIZE
                 total, keys = search_index.find(query, scope, offset, PAGE_SIZE, **options)
-                pages = max(1, math.ceil(min(total, SEARCH_COUNT_CAP) / PAGE_SIZE))
-                if number > pages:  # past the end: the last page, as lists do
-                    number = pages
-                    offset = (number - 1) * PAGE_SIZE
-                    total, keys = search_index.find(query, scope, offset, PAGE_SIZE, **options)
         except (StatementTimeout, search_index.TooSlow):
             raise SearchTooBroad(
                 _(
@@ -210,8 +210,9 @@ def _found(query, scope: dict, page: int) -> tuple[int, int, list[int]]:
                     "add a less common word."
                 )
             ) from None
-        found = (total, number, keys)
+        found = (total, page, keys)
         cache.set(key, found, 600)
+    check_page(page, math.ceil(min(found[0], SEARCH_COUNT_CAP) / PAGE_SIZE))
     return found
 
 
@@ -351,10 +352,6 @@ def _page(posts: QuerySet, total: int, page: int) -> Page:
     return Page(items=items, number=page, size=PAGE_SIZE, total=total)
 
 
-def render_markdown(text: str) -> str:
-    return nh3.clean(markdown.markdown(text, extensions=["fenced_code"]))
-
-
 def post_detail(post_id: int) -> dict | None:
     """The post with its rendered HTML, cached (cache-aside); None when missing or hidden."""
     key = post_cache_key(post_id)
@@ -394,43 +391,52 @@ def comment_page(post: Post, page: int, first: list[Comment] | None = None) -> P
     return Page(items=items, number=page, size=PAGE_SIZE, total=total)
 
 
-def _version_label(version) -> str:
-    return _("version %(number)s") % {"number": version.version}
-
-
-def _with_diffs(versions, text) -> list[dict]:
-    """Each version with a unified diff of ``text(version)`` against the version before it."""
+def _with_diffs(versions, title=None) -> list[dict]:
+    """Each version, numbered from 1 for people (stored from 0), with an inline diff of its text
+    (and of its title, when ``title`` reads one) against the version before it."""
     rows, previous = [], None
     for version in versions:
-        before = text(previous).splitlines() if previous else []
-        diff = difflib.unified_diff(
-            before,
-            text(version).splitlines(),
-            _version_label(previous) if previous else _("empty"),
-            _version_label(version),
-            lineterm="",
-        )
-        rows.append({"version": version, "diff": list(diff)})
+        diff = diffs.inline_diff(previous and previous.content, version.content)
+        row = {
+            "version": version,
+            "number": version.version + 1,
+            "diff": diffs.around_changes(diff),
+            "unchanged": previous is not None and not diffs.changed(diff),
+        }
+        if title is not None:
+            row["title"] = diffs.inline_diff(previous and title(previous), title(version))
+            row["title_changed"] = diffs.changed(row["title"])
+        rows.append(row)
         previous = version
     return rows
 
 
 def post_history(post: Post) -> list[dict]:
     versions = PostVersion.objects.filter(post=post).select_related("editor", "category")
-    return _with_diffs(versions, lambda v: f"{v.title}\n\n{v.content}")
+    return _with_diffs(versions, title=lambda v: v.title)
 
 
 def comment_history(comment: Comment) -> list[dict]:
     versions = comment.versions.select_related("editor")
-    return _with_diffs(versions, lambda v: v.content)
+    return _with_diffs(versions)
 
 
 def _csv(header: list[str], rows) -> str:
+    """A CSV file as Excel reads it: the UTF-8 byte order mark first (without it Excel takes the
+    file for the local code page and garbles Korean)."""
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(header)
     writer.writerows(rows)
     return out.getvalue()
+
+
+def _csv_time(moment) -> str:
+    """A moment in the site's time zone (what the pages show) with its offset:
+    2026-12-05 14:03:00+09:00."""
+    local = timezone.localtime(moment, timezone.get_default_timezone())
+    return local.isoformat(sep=" ", timespec="seconds")
 
 
 def post_history_csv(post: Post) -> str:
@@ -439,8 +445,8 @@ def post_history_csv(post: Post) -> str:
         ["version", "created_at", "editor", "category", "title", "content"],
         (
             [
-                v.version,
-                v.created_at.isoformat(),
+                v.version + 1,  # as the history page numbers them
+                _csv_time(v.created_at),
                 v.editor.public_name,
                 v.category,
                 v.title,
@@ -455,7 +461,10 @@ def comment_history_csv(comment: Comment) -> str:
     versions = comment.versions.select_related("editor")
     return _csv(
         ["version", "created_at", "editor", "content"],
-        ([v.version, v.created_at.isoformat(), v.editor.public_name, v.content] for v in versions),
+        (
+            [v.version + 1, _csv_time(v.created_at), v.editor.public_name, v.content]
+            for v in versions
+        ),
     )
 
 

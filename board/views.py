@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -46,6 +47,8 @@ def _list(request, category, version: int):
     number = selectors.parse_page(request.GET.get("page"))
     search, results, search_error = None, None, None
     if not q:
+        if number > 1:  # page 1 always exists; past the last is a 404, not page 1
+            selectors.check_page(number, selectors.post_list_pages(category=category))
         page = SimpleLazyObject(lambda: selectors.post_list(category=category, page=number))
     else:
         try:
@@ -289,8 +292,8 @@ def comment_history_csv(request, pk):
 
 
 def _csv_download(text: str, filename: str) -> HttpResponse:
-    response = HttpResponse(text, content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 

@@ -16,16 +16,16 @@ def test_anyone_sees_a_comments_history_with_diffs_and_csv(client):
     services.edit_comment(user=author, comment_id=comment.pk, content="second words")
 
     page = client.get(f"/board/comments/{comment.pk}/history/").content.decode()
-    assert "Version 0" in page and "Version 1" in page
-    assert "<del>-first words</del>" in page and "<ins>+second words</ins>" in page
+    assert "Version 1" in page and "Version 2" in page
+    assert ">first</del>" in page and ">second</ins> words" in page
 
     response = client.get(f"/board/comments/{comment.pk}/history.csv")
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0] == ["version", "created_at", "editor", "content"]
     assert [(r[0], r[2], r[3]) for r in rows[1:]] == [
-        ("0", author.username, "first words"),
-        ("1", author.username, "second words"),
+        ("1", author.username, "first words"),
+        ("2", author.username, "second words"),
     ]
     assert (
         f"/board/comments/{comment.pk}/history/"

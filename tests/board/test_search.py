@@ -393,7 +393,7 @@ def test_a_common_word_asks_only_the_newest_weeks_and_a_rare_one_all(monkeypatch
     assert len({w for weeks in asked for w in weeks}) >= 30  # every week, to be sure
 
 
-def test_a_deep_page_spans_rounds_and_clamps_to_the_last_page(sub):
+def test_a_deep_page_spans_rounds_and_past_the_last_page_is_no_page(sub):
     posts = [make_post(category=sub, title=f"음악 {n}") for n in range(45)]
     _spread_over_weeks(posts)
     newest = [index.post_key(p.pk) for p in reversed(posts)]
@@ -401,8 +401,10 @@ def test_a_deep_page_spans_rounds_and_clamps_to_the_last_page(sub):
     for offset in (0, 7, 20, 40):
         total, keys = index.find(query, {}, offset, 20, enough=10_001)
         assert total == 45 and keys == newest[offset : offset + 20], offset
-    page = selectors.search(q="음악", page=99).page
+    page = selectors.search(q="음악", page=3).page
     assert page.number == 3 and [h.post.pk for h in page.items] == [p.pk for p in posts[4::-1]]
+    with pytest.raises(selectors.NoSuchPage):
+        selectors.search(q="음악", page=4)
 
 
 def test_a_search_whose_next_round_would_pass_the_time_limit_asks_for_another_word(
