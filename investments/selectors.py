@@ -223,6 +223,46 @@ SIDES = {
 }
 
 
+@dataclass
+class Quote:
+    """What a subscription or redemption would do now, shown before the investor confirms: the
+    same rules the command applies (``rules.shares_for`` / ``cost_of`` / ``proceeds_of``)."""
+
+    fund: Fund
+    nav: Decimal
+    cash: int  # available
+    held: int  # free shares of this fund
+    amount: int | None = None  # subscribe: the won typed
+    shares: int | None = None  # subscribe: the shares it buys; redeem: the shares typed
+    cost: int | None = None  # subscribe: what those shares cost
+    proceeds: int | None = None  # redeem: what they pay
+
+    @property
+    def change(self) -> int | None:
+        """Subscribe: the part of the amount that stays as cash."""
+        return None if self.cost is None else self.amount - self.cost
+
+
+def quote(
+    *, investor: Investor | None, fund: Fund, amount: int | None = None, shares: int | None = None
+) -> Quote:
+    nav = services.fund_nav(fund)
+    held = (
+        Holding.objects.filter(investor=investor, fund=fund).values_list("held", flat=True).first()
+        if investor
+        else None
+    )
+    result = Quote(
+        fund=fund, nav=nav, cash=investor.cash_available if investor else 0, held=held or 0
+    )
+    if amount and nav > 0:
+        result.amount, result.shares = amount, rules.shares_for(amount, nav)
+        result.cost = rules.cost_of(result.shares, nav)
+    elif shares:
+        result.shares, result.proceeds = shares, rules.proceeds_of(shares, nav)
+    return result
+
+
 def opened_at(investor: Investor) -> datetime | None:
     """When the investor's account opened: the moment of its first event."""
     return (

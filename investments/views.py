@@ -1,7 +1,10 @@
 """HTTP only: parse, check permission, call one service or selector, render."""
 
+import contextlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -111,8 +114,13 @@ def money(request, action: str):
             refusal=gettext("Your account cannot move money right now."),
         )
     if request.method == "GET":
-        initial = {"fund": request.GET.get("fund")} if extra else {}
-        return _money_page(request, title, form_class(initial=initial, **extra), submit)
+        # ?fund= from a fund's page; ?amount= / ?shares= from the Preview button (no JavaScript)
+        initial = {name: request.GET.get(name) for name in ("fund", "amount", "shares")}
+        form = form_class(initial={k: v for k, v in initial.items() if v}, **extra)
+        if request.htmx and "fund" in form.fields:
+            quote = _quote(request, form, request.GET)
+            return render(request, "investments/money_form.html#quote", {"quote": quote})
+        return _money_page(request, title, form, submit)
     form = form_class(request.POST, **extra)
     if form.is_valid():
         _investor(request)
@@ -128,11 +136,39 @@ def money(request, action: str):
     return _money_page(request, title, form, submit, status=400)
 
 
+def _quote(request, form, data) -> selectors.Quote | None:
+    """Subscribe and redeem show the fund's NAV, your cash or shares, and what the typed amount
+    would get — from whatever of the form is readable so far."""
+    if "fund" not in form.fields:
+        return None
+    choices = form.fields["fund"].choices
+    fund_id = str(data.get("fund") or form.initial.get("fund") or "")
+    if fund_id not in {str(value) for value, _label in choices}:
+        fund_id = str(choices[0][0]) if choices else None
+    fund = Fund.objects.filter(pk=fund_id).first() if fund_id else None
+    if fund is None:
+        return None
+    typed = {}
+    for name in ("amount", "shares"):
+        if name in form.fields and data.get(name):
+            with contextlib.suppress(ValidationError):
+                typed[name] = form.fields[name].clean(data[name])
+    investor = Investor.objects.filter(user=request.user).first()
+    return selectors.quote(investor=investor, fund=fund, **typed)
+
+
 def _money_page(request, title, form, submit, status=200, refusal=None):
+    data = form.data if form.is_bound else request.GET
     return render(
         request,
         "investments/money_form.html",
-        {"title": title, "form": form, "submit": submit, "refusal": refusal},
+        {
+            "title": title,
+            "form": form,
+            "submit": submit,
+            "refusal": refusal,
+            "quote": _quote(request, form, data),
+        },
         status=status,
     )
 
