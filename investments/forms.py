@@ -113,9 +113,21 @@ class MomentForm(forms.Form):
 
 
 class OrderForm(MoneyForm):
+    """Described by ``selectors.order_facts``, the price field steps by the tick within today's
+    range and says so; the matcher still checks both (a price typed past the arrows)."""
+
     side = forms.ChoiceField(label=_("Side"), choices=[("buy", _("Buy")), ("sell", _("Sell"))])
-    price = WholeField(label=_("Price (won)"), help_text=_("In steps of 100."))
+    price = WholeField(label=_("Price (won)"))
     quantity = WholeField(label=_("Quantity"), shown=formatting.shares)
+
+    def describe(self, facts: dict) -> None:
+        price = self.fields["price"]
+        price.widget.attrs.update(step=facts["tick"], min=facts["low"], max=facts["high"])
+        price.help_text = gettext("Today from %(low)s to %(high)s, in steps of %(tick)s.") % {
+            "low": formatting.won(facts["low"]),
+            "high": formatting.won(facts["high"]),
+            "tick": formatting.won(facts["tick"]),
+        }
 
 
 class CancelForm(forms.Form):

@@ -381,6 +381,73 @@ def _book(fund: Fund) -> dict:
     return book
 
 
+@dataclass
+class OrderQuote:
+    """What an order would hold back or pay, shown while it is typed, by the rules the matcher
+    applies (``MarketRules.fee`` / ``buy_reservation`` / ``price_range``)."""
+
+    side: str
+    price: int
+    quantity: int
+    value: int  # price x quantity
+    fee: int
+    total: int  # buy: the cash the order holds back; sell: the cash a full fill pays
+    short: int  # buy: the cash missing; sell: the shares missing (0: enough)
+    off_tick: bool
+    outside: bool  # outside today's price range
+
+
+def order_quote(
+    *, market: dict, side: str, price: int | None, quantity: int | None
+) -> OrderQuote | None:
+    """``market``: the order's facts from ``market_page`` (cash, free shares, today's range)."""
+    if not (price and quantity):
+        return None
+    terms = checks.market_rules()
+    value = price * quantity
+    fee = terms.fee(value)
+    if side == "buy":
+        total = terms.buy_reservation(price, quantity)
+        short = max(total - (market["cash"] or 0), 0)
+    else:
+        total = value - fee
+        short = max(quantity - (market["free_shares"] or 0), 0)
+    return OrderQuote(
+        side=side,
+        price=price,
+        quantity=quantity,
+        value=value,
+        fee=fee,
+        total=total,
+        short=short,
+        off_tick=not terms.on_tick(price),
+        outside=not market["low"] <= price <= market["high"],
+    )
+
+
+def order_facts(*, fund: Fund, investor: Investor | None, row=...) -> dict:
+    """What the order form shows beside it: your cash and free shares, today's price range, the
+    tick and the fee — read apart from the book, so the live preview stays cheap (``row``: the
+    fund's ``Market`` row when the caller has read it, None when there is none yet)."""
+    terms = checks.market_rules()
+    if row is ...:
+        row = Market.objects.filter(fund=fund).first()
+    low, high = checks.todays_prices(row, fund)
+    free = (
+        Holding.objects.filter(investor=investor, fund=fund).values_list("held", flat=True).first()
+        if investor
+        else None
+    )
+    return {
+        "cash": investor.cash_available if investor else None,
+        "free_shares": free or 0,
+        "low": low,
+        "high": high,
+        "tick": terms.tick,
+        "fee_percent": terms.fee_rate * 100,
+    }
+
+
 def market_page(*, fund: Fund, investor: Investor | None) -> dict:
     row = Market.objects.filter(fund=fund).first()
     open_orders = Order.objects.filter(fund=fund, status=Order.Status.OPEN)
@@ -391,7 +458,7 @@ def market_page(*, fund: Fund, investor: Investor | None) -> dict:
     if last is not None and previous:
         change = (Decimal(last - previous) * 100 / previous).quantize(Decimal("0.01"))
     today = timezone.localdate()
-    low, high = checks.todays_prices(row, fund)
+    facts = order_facts(fund=fund, investor=investor, row=row)
     return {
         "fund": fund,
         "market": row,
@@ -402,6 +469,7 @@ def market_page(*, fund: Fund, investor: Investor | None) -> dict:
         **book,
         "mine": list(open_orders.filter(investor=investor)) if investor else [],
         "halted_until": circuit.halted_until(),
-        "low": low,
-        "high": high,
+        "order_facts": facts,
+        "low": facts["low"],
+        "high": facts["high"],
     }

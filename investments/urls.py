@@ -17,5 +17,6 @@ urlpatterns = [
     path("funds/<int:fund_id>/market/book/", views.market_part, {"part": "book"}, name="book"),
     path("funds/<int:fund_id>/market/mine/", views.market_part, {"part": "mine"}, name="mine"),
     path("funds/<int:fund_id>/market/order/", views.place_order, name="order"),
+    path("funds/<int:fund_id>/market/order/quote/", views.order_quote, name="order-quote"),
     path("funds/<int:fund_id>/market/cancel/", views.cancel_order, name="cancel"),
 ]

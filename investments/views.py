@@ -148,13 +148,8 @@ def _quote(request, form, data) -> selectors.Quote | None:
     fund = Fund.objects.filter(pk=fund_id).first() if fund_id else None
     if fund is None:
         return None
-    typed = {}
-    for name in ("amount", "shares"):
-        if name in form.fields and data.get(name):
-            with contextlib.suppress(ValidationError):
-                typed[name] = form.fields[name].clean(data[name])
-    investor = Investor.objects.filter(user=request.user).first()
-    return selectors.quote(investor=investor, fund=fund, **typed)
+    typed = _readable(form, data, ("amount", "shares"))
+    return selectors.quote(investor=_viewer(request), fund=fund, **typed)
 
 
 def _money_page(request, title, form, submit, status=200, refusal=None):
@@ -176,22 +171,62 @@ def _money_page(request, title, form, submit, status=200, refusal=None):
 # --- the market -----------------------------------------------------------------------------------
 
 
-def _market_context(request, fund, **extra):
-    investor = (
-        Investor.objects.filter(user=request.user).first()
-        if request.user.is_authenticated
-        else None
-    )
-    context = selectors.market_page(fund=fund, investor=investor)
+def _viewer(request) -> Investor | None:
+    if not request.user.is_authenticated:
+        return None
+    return Investor.objects.filter(user=request.user).first()
+
+
+def _market_context(request, fund, form=None, **extra):
+    context = selectors.market_page(fund=fund, investor=_viewer(request))
+    if form is not None:
+        facts = context["order_facts"]
+        form.describe(facts)
+        data = form.data if form.is_bound else request.GET
+        context.update(form=form, order_quote=_order_quote(facts, form, data))
     context.update(extra)
     return context
 
 
-def market_page(request, fund_id: int):
-    fund = get_object_or_404(Fund, pk=fund_id)
-    return render(
-        request, "investments/market.html", _market_context(request, fund, form=OrderForm())
+def _order_quote(facts, form, data) -> selectors.OrderQuote | None:
+    side = data.get("side") if data.get("side") in ("buy", "sell") else "buy"
+    typed = _readable(form, data, ("price", "quantity"))
+    return selectors.order_quote(
+        market=facts, side=side, price=typed.get("price"), quantity=typed.get("quantity")
     )
+
+
+def _readable(form, data, names) -> dict:
+    """The fields of ``names`` that read as valid so far (a preview while the form is typed)."""
+    typed = {}
+    for name in names:
+        if name in form.fields and data.get(name):
+            with contextlib.suppress(ValidationError):
+                typed[name] = form.fields[name].clean(data[name])
+    return typed
+
+
+def market_page(request, fund_id: int):
+    """``?side=&price=&quantity=`` (the Preview button without JavaScript) fill the form."""
+    fund = get_object_or_404(Fund, pk=fund_id)
+    typed = {
+        name: request.GET[name] for name in ("side", "price", "quantity") if request.GET.get(name)
+    }
+    form = OrderForm(initial=typed)
+    return render(request, "investments/market.html", _market_context(request, fund, form=form))
+
+
+def order_quote(request, fund_id: int):
+    """The order form's cost-with-fee preview alone, asked for by HTMX as the order is typed."""
+    fund = get_object_or_404(Fund, pk=fund_id)
+    facts = selectors.order_facts(fund=fund, investor=_viewer(request))
+    form = OrderForm()
+    context = {
+        "fund": fund,
+        "order_facts": facts,
+        "order_quote": _order_quote(facts, form, request.GET),
+    }
+    return render(request, "investments/market.html#order_quote", context)
 
 
 def market_part(request, fund_id: int, part: str):

@@ -52,4 +52,4 @@ def test_deposit_subscribe_redeem_and_look_back(live_server, page, password):
     page.get_by_role("button", name="Show portfolio at this moment").click()
     expect(page.get_by_text("Showing your portfolio as it was at")).to_be_visible()
     expect(page.get_by_test_id("cash-available")).to_have_text("₩700")
-    expect(page.get_by_text("No holdings.")).to_be_visible()
+    expect(page.get_by_text("No holdings at that moment.")).to_be_visible()
