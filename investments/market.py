@@ -17,7 +17,7 @@ import time
 import uuid
 
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.models import User
@@ -69,6 +69,7 @@ def place_order(
         quantity=quantity,
         at=at,
         sent=time.time(),
+        language=translation.get_language() or "",
     )
     return _answered(matcher.send(command))
 
@@ -95,6 +96,7 @@ def cancel_order(*, user: User, order_id, at=None) -> Order:
         order_id=order.pk,
         at=at,
         sent=time.time(),
+        language=translation.get_language() or "",
     )
     return _answered(matcher.send(command))
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from redis import exceptions as redis_errors
 
@@ -109,6 +109,7 @@ class Command:
     at: dt.datetime | None = None  # when it happens (the demo, tests); None: when decided
     sent: float = 0.0  # time.time() when the request sent it (accept-to-trade latency)
     reply: str = ""  # the Redis list its answer goes to (streams)
+    language: str = ""  # the sender's language: a refusal is written in it, not the matcher's
 
     def fields(self) -> dict[str, str]:
         """The command as a stream message: one JSON field."""
@@ -258,22 +259,25 @@ class _Batch:
         self._lock([c for c in commands if c.key not in done])
         outcomes, applied = [], {}
         for c in commands:
-            if c.key in applied:  # the same form twice in one batch: what the first one did
-                outcome = applied[c.key]
-            elif c.key in done:
-                outcome = _repeated(c, done[c.key])
-            else:
-                try:
-                    outcome = self._place(c) if c.kind == PLACE else self._cancel(c)
-                except LedgerError as error:
-                    outcome = Outcome.refused(error)  # a refusal leaves its key free
-                else:
-                    applied[c.key] = outcome
+            with _in_language_of(c):
+                outcome = self._decide(c, done, applied)
             outcomes.append(outcome)
         if not self.steps:
             return outcomes
         ids = self._write()
         return [dataclasses.replace(o, order_id=ids.get(o.order_id, o.order_id)) for o in outcomes]
+
+    def _decide(self, c: Command, done: dict, applied: dict) -> Outcome:
+        if c.key in applied:  # the same form twice in one batch: what the first one did
+            return applied[c.key]
+        if c.key in done:
+            return _repeated(c, done[c.key])
+        try:
+            outcome = self._place(c) if c.kind == PLACE else self._cancel(c)
+        except LedgerError as error:
+            return Outcome.refused(error)  # a refusal leaves its key free
+        applied[c.key] = outcome
+        return outcome
 
     def _lock(self, commands: list[Command]) -> None:
         """Lock the commanders' investor rows and their holdings of the fund, into ``locked``:
@@ -491,6 +495,11 @@ class _Batch:
             seller[1] -= p["quantity"]
             buyer[0] += p["spent"]
             buyer[1] += p["quantity"]
+
+
+def _in_language_of(c: Command):
+    """A refusal reads in the language of the person who sent the command."""
+    return translation.override(c.language) if c.language else contextlib.nullcontext()
 
 
 def _repeated(c: Command, done) -> Outcome:

@@ -86,3 +86,23 @@ class BatchEqualsOneAtATimeTests(TestCase):
         apart = [matcher.process(book, [c])[0] for c in batch]
         assert together == apart
         assert as_one == outcome()
+
+
+def test_a_refusal_reads_in_the_language_of_whoever_sent_the_command(db):
+    """The matcher runs in its own process in its own language; the sender's travels along."""
+    from django.utils import translation
+
+    staff = StaffFactory()
+    fund = services.create_fund(actor=staff, name="Ballads", base_price=10_000)
+    user = UserFactory()
+    services.register_investor(user=user)
+    placing = {"side": "sell", "price": 10_000, "quantity": 1}  # no shares to sell
+    answers = {}
+    with translation.override("ko"):  # the matcher's own language
+        for language in ("en", "ko"):
+            command = matcher.Command(
+                matcher.PLACE, fund.pk, user.pk, language, **placing, language=language
+            )
+            answers[language] = matcher.process(matcher.FundBook(fund.pk), [command])[0].error
+    assert answers["en"].startswith("You have ")
+    assert answers["ko"] != answers["en"] and "주" in answers["ko"]
