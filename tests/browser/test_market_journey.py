@@ -67,3 +67,44 @@ def test_a_sell_and_a_buy_at_one_price_trade_on_both_pages(live_server, browser,
     expect(row.get_by_role("cell").nth(1)).to_have_text("2 shares")
     seller_context.close()
     buyer_context.close()
+
+
+@pytest.mark.parametrize(("width", "locale"), [(390, "ko-KR"), (1280, "en-US")])
+def test_the_order_and_subscribe_forms_preview_what_you_will_pay(
+    live_server, browser, password, width, locale
+):
+    """At a phone in Korean and a desktop in English: the cost with the fee appears as the order
+    is typed, a shortfall says how much to deposit, and subscribe says what the amount buys."""
+    fund = fund_with_copyright(staff=StaffFactory(), name="Han River Hits", base_price=10_000)
+    person = UserFactory(username="previewer")
+    services.register_investor(user=person)
+    services.deposit(user=person, amount=50_000)
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale=locale)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.locator("input[name=username]").fill("previewer")
+    page.locator("input[name=password]").fill(password)
+    page.locator("input[name=password]").press("Enter")
+    page.wait_for_url(re.compile(r"^(?!.*login)"))
+    korean = locale.startswith("ko")
+
+    page.goto(f"{live_server.url}/investments/funds/{fund.pk}/market/")
+    price = page.locator("input[name=price]")
+    assert price.get_attribute("step") == "100"
+    price.fill("10000")
+    page.locator("input[name=quantity]").fill("5")
+    total = page.get_by_test_id("order-total")
+    expect(total).to_have_text("50,500원" if korean else "₩50,500")
+    shortfall = "예수금이 500원 더 필요합니다" if korean else "You need ₩500 more cash"
+    expect(page.locator("#order-quote")).to_contain_text(shortfall)
+    page.locator("input[name=quantity]").fill("4")
+    expect(total).to_have_text("40,400원" if korean else "₩40,400")
+    expect(page.locator("#order-quote")).not_to_contain_text(shortfall)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+    page.goto(f"{live_server.url}/investments/subscribe/?fund={fund.pk}")
+    page.locator("input[name=amount]").fill("25000")
+    bought = "20,000원으로 2주를 받습니다" if korean else "You will get 2 shares for ₩20,000"
+    expect(page.locator("#quote")).to_contain_text(bought)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()
