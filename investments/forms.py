@@ -66,6 +66,16 @@ class DepositForm(AmountForm):
         }
 
 
+class WithdrawForm(AmountForm):
+    """Says what is there to withdraw (the service still checks it, under the lock)."""
+
+    def __init__(self, *args, available: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].help_text = gettext("You can withdraw up to %(cash)s.") % {
+            "cash": formatting.won(available)
+        }
+
+
 class SubscribeForm(MoneyForm):
     fund = forms.TypedChoiceField(label=_("Fund"), coerce=int)
     amount = WholeField(label=_("Amount (won)"))

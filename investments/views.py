@@ -20,6 +20,7 @@ from .forms import (
     OrderForm,
     RedeemForm,
     SubscribeForm,
+    WithdrawForm,
 )
 from .matcher import Unconfirmed
 from .models import Fund, Investor
@@ -79,7 +80,7 @@ def history(request):
 
 MONEY_ACTIONS = {
     "deposit": (_("Deposit cash"), DepositForm, _("Deposit")),
-    "withdraw": (_("Withdraw cash"), AmountForm, _("Withdraw")),
+    "withdraw": (_("Withdraw cash"), WithdrawForm, _("Withdraw")),
     "subscribe": (_("Buy fund shares"), SubscribeForm, _("Subscribe")),
     "redeem": (_("Redeem fund shares"), RedeemForm, _("Redeem")),
 }
@@ -103,7 +104,13 @@ def _run(action: str, user, data: dict):
 @require_http_methods(["GET", "POST"])
 def money(request, action: str):
     title, form_class, submit = MONEY_ACTIONS[action]
-    extra = {} if issubclass(form_class, AmountForm) else {"funds": Fund.objects.all()}
+    if form_class is WithdrawForm:
+        investor = _viewer(request)
+        extra = {"available": investor.cash_available if investor else 0}
+    elif issubclass(form_class, AmountForm):
+        extra = {}
+    else:
+        extra = {"funds": Fund.objects.all()}
     if not request.user.can_write:
         return _money_page(
             request,

@@ -107,3 +107,8 @@ def test_the_quote_costs_a_fixed_number_of_queries(
             {"fund": fund.pk, "amount": "1000"},
             headers={"HX-Request": "true"},
         )
+
+
+def test_withdraw_says_how_much_can_be_withdrawn(user_client, investor):
+    body = user_client.get(reverse("investments:withdraw")).content.decode()
+    assert "You can withdraw up to ₩3,000." in body
