@@ -1,9 +1,15 @@
-"""Request id, request log line and duration for every request."""
+"""Request id, request log line and duration for every request; HTMX requests that need a log-in."""
 
 import logging
 import re
 import time
 import uuid
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+from django.shortcuts import resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
 
 from .logging import request_context
 
@@ -48,3 +54,33 @@ class RequestContextMiddleware:
             },
         )
         return response
+
+
+class HtmxLoginRedirectMiddleware:
+    """An HTMX request that needs a log-in (Vote, logged out) would follow the redirect and swap
+    the whole log-in page into the part it updates. Instead the browser goes to the log-in page
+    (``HX-Redirect``), and comes back after it to the page the person was on — not to the URL
+    the part posted to. After django-htmx's middleware, which reads the HTMX headers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not getattr(request, "htmx", False) or response.status_code not in (301, 302, 303):
+            return response
+        login = resolve_url(settings.LOGIN_URL)
+        if urlsplit(response.get("Location", "")).path != login:
+            return response
+        return HttpResponseClientRedirect(f"{login}?{urlencode({'next': _page(request)})}")
+
+
+def _page(request) -> str:
+    """The page an HTMX request came from (``HX-Current-URL``), when it is this site's."""
+    current = request.htmx.current_url or ""
+    if url_has_allowed_host_and_scheme(
+        current, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        parts = urlsplit(current)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return request.get_full_path()

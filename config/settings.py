@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "accounts.middleware.AccountStateMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.middleware.HtmxLoginRedirectMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
