@@ -15,7 +15,7 @@ from config.validators import MomentField
 
 from . import roles, services
 from .forms import AdminLoginForm
-from .models import LoginRecord, StateChange, User
+from .models import FreedUsername, LoginRecord, StateChange, User
 
 # The admin's log-in goes through the same limits and account-state rules as the site's.
 admin.site.login_form = AdminLoginForm
@@ -144,6 +144,8 @@ class UserAdmin(BoundedAdmin, DjangoUserAdmin):
         role = obj.role
         if change and "role" in form.changed_data:
             obj.role = form.initial["role"]  # the role changes through its service, below
+        if change and "username" in form.changed_data:
+            services.renamed(obj, old=form.initial["username"], new=obj.username)
         super().save_model(request, obj, form, change)
         if not change and obj.role != User.Role.MEMBER:
             StateChange.record_role(obj, by=request.user, reason=f"Created as {obj.role}.")
@@ -249,3 +251,19 @@ class StateChangeAdmin(LoginRecordAdmin):
     search_fields = ["user__username", "reason"]
     list_select_related = ["user", "set_by"]
     date_hierarchy = "created_at"
+
+
+@admin.register(FreedUsername)
+class FreedUsernameAdmin(LoginRecordAdmin):
+    """Names people stopped using, held for them for ``USERNAME_REUSE_DAYS``. An admin may
+    delete a row to release a name early."""
+
+    list_display = ["username", "user", "freed_at", "reusable_at"]
+    list_filter = [("freed_at", admin.DateFieldListFilter)]
+    search_fields = ["username", "user__username"]
+    list_select_related = ["user"]
+    date_hierarchy = "freed_at"
+
+    @admin.display(description=_("free for anyone from"))
+    def reusable_at(self, obj):
+        return obj.reusable_at

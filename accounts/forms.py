@@ -8,7 +8,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from . import metrics
+from . import metrics, services
 from .models import User
 
 
@@ -22,6 +22,9 @@ class UsernameEmailMixin:
         taken = User.objects.filter(username__iexact=username).exclude(pk=self.instance_pk)
         if taken.exists():
             raise ValidationError(_("This username is already taken."), code="unique")
+        owner = User(pk=self.instance_pk) if self.instance_pk else None
+        if (until := services.held_until(username, user=owner)) is not None:
+            raise ValidationError(services.held_message(until), code="held")
         return username
 
     def clean_email(self):

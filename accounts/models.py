@@ -1,4 +1,7 @@
-"""People: the user model with role and state, the history of states, and log-in records."""
+"""People: the user model with role and state, the history of states, log-in records, and the
+names people stopped using."""
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -177,3 +180,33 @@ class LoginRecord(models.Model):
     def browser(self) -> str:
         """The browser, system and device in words ("Chrome 156 · Linux"), "" if unknown."""
         return useragent.describe(self.user_agent)
+
+
+class FreedUsername(models.Model):
+    """A name someone stopped using (a rename, a deleted account). For ``USERNAME_REUSE_DAYS``
+    nobody else may take it — only the person who had it — so a cached page or a link in an old
+    post never seems to point at somebody new."""
+
+    key = models.CharField(_("name, lower-cased"), max_length=150, unique=True, editable=False)
+    username = models.CharField(_("username"), max_length=150)
+    user = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("used by"),
+    )
+    freed_at = models.DateTimeField(_("freed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("freed username")
+        verbose_name_plural = _("freed usernames")
+        ordering = ["-freed_at"]
+
+    def __str__(self):
+        return self.username
+
+    @property
+    def reusable_at(self):
+        return self.freed_at + timedelta(days=settings.USERNAME_REUSE_DAYS)

@@ -4,11 +4,11 @@ import datetime
 
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from . import metrics, roles
-from .models import LoginRecord, StateChange, User
+from .models import FreedUsername, LoginRecord, StateChange, User
 from .utils import client_ip
 
 
@@ -28,12 +28,47 @@ def _taken(error: IntegrityError) -> AccountError:
     return AccountError(gettext("This username is already taken."), field="username")
 
 
+def held_until(username: str, *, user: User | None = None, lock: bool = False):
+    """When ``username`` may be taken again, if someone other than ``user`` stopped using it less
+    than ``USERNAME_REUSE_DAYS`` ago; None when it is free (to ``user``). With ``lock``, read
+    locked: the latest committed rename is seen, not the transaction's snapshot."""
+    names = FreedUsername.objects.select_for_update() if lock else FreedUsername.objects
+    freed = names.filter(key=username.lower()).first()
+    if freed is None or (user is not None and freed.user_id == user.pk):
+        return None
+    return freed.reusable_at if freed.reusable_at > timezone.now() else None
+
+
+def held_message(until) -> str:
+    return gettext(
+        "This username was in use until recently; it can be taken again after %(date)s."
+    ) % {"date": formats.date_format(timezone.localtime(until), "DATE_FORMAT")}
+
+
+def _refuse_held(username: str, user: User) -> None:
+    """Checked after the save, locked: a rename away from this name that committed while this
+    transaction waited on the name's unique index is seen, and the name stays its owner's."""
+    until = held_until(username, user=user, lock=True)
+    if until is not None:
+        raise AccountError(held_message(until), field="username")
+
+
+def _free(username: str, user: User) -> None:
+    """``user`` stopped using ``username``: it stays theirs for ``USERNAME_REUSE_DAYS``."""
+    FreedUsername.objects.update_or_create(
+        key=username.lower(),
+        defaults={"username": username, "user": user, "freed_at": timezone.now()},
+    )
+
+
 def register_user(*, username: str, email: str, password: str) -> User:
-    """Create a member. Raises AccountError when the username or email was taken meanwhile."""
+    """Create a member. Raises AccountError when the username or email was taken meanwhile, or
+    the name was someone else's until recently."""
     try:
         with transaction.atomic():
             user = User(username=username, email=email, password=make_password(password))
             user.save()
+            _refuse_held(username, user)
     except IntegrityError as error:
         raise _taken(error) from error
     metrics.signups.inc()
@@ -41,15 +76,27 @@ def register_user(*, username: str, email: str, password: str) -> User:
 
 
 def update_profile(*, user: User, username: str, email: str, bio: str) -> User:
+    """Edit a profile. A name given up is held for the person (``FreedUsername``); taking back
+    one's own old name releases its hold."""
     try:
         with transaction.atomic():
             locked = User.objects.select_for_update().get(pk=user.pk)
+            renamed(locked, old=locked.username, new=username)
             locked.username, locked.email, locked.bio = username, email, bio
             locked.save(update_fields=["username", "email", "bio"])
+            _refuse_held(username, locked)
     except IntegrityError as error:
         raise _taken(error) from error
     user.refresh_from_db()
     return user
+
+
+def renamed(user: User, *, old: str, new: str) -> None:
+    """Record a change of name (here, and from the admin): the old one is held for ``user``."""
+    if old.lower() == new.lower():
+        return
+    _free(old, user)
+    FreedUsername.objects.filter(key=new.lower(), user=user).delete()
 
 
 def removes_last_admin(
@@ -83,6 +130,7 @@ def delete_account(*, user: User) -> None:
         if locked.is_deleted:
             return
         _keep_an_admin(locked, role=locked.role, state=locked.state, active=False)
+        renamed(locked, old=locked.username, new=f"deleted-{locked.pk}")
         locked.username = f"deleted-{locked.pk}"
         locked.email = None
         locked.first_name = locked.last_name = locked.bio = ""

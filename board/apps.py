@@ -9,13 +9,18 @@ def _categories_changed(**kwargs) -> None:
     lists_changed()
 
 
-def _person_saved(instance, update_fields=None, **kwargs) -> None:
+def _person_saved(instance, created=False, update_fields=None, **kwargs) -> None:
     # A person's name is in the entries of what they wrote (and is taken out when they delete
-    # their account); saves of other fields (a log-in's last_login) change nothing there.
+    # their account) and on the cached pages that show it; saves of other fields (a log-in's
+    # last_login) change nothing there.
+    if created:  # nothing written yet
+        return
     if update_fields is None or {"username", "deleted_at"} & set(update_fields):
         from .search import index
+        from .services import author_renamed
 
         index.after_commit(authors=[instance.pk])
+        author_renamed(instance.pk)
 
 
 def _removed(sender, instance, **kwargs) -> None:

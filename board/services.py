@@ -54,6 +54,22 @@ def lists_changed() -> None:
     transaction.on_commit(lambda: cache.set(LIST_VERSION_KEY, time.time_ns(), None))
 
 
+def author_renamed(user_id: int) -> None:
+    """A person's name changed (a rename, a deleted account): once this commits, every cached
+    page that shows it — their posts, the posts they commented on, the post lists, their profile
+    — is read again, so no page shows the old name."""
+    posts = set(Post.objects.filter(author_id=user_id).values_list("pk", flat=True))
+    posts |= set(Comment.objects.filter(author_id=user_id).values_list("post_id", flat=True))
+    keys = [post_cache_key(pk) for pk in sorted(posts)] + [profile_cache_key(user_id)]
+
+    def forget():
+        for start in range(0, len(keys), 1_000):
+            cache.delete_many(keys[start : start + 1_000])
+
+    transaction.on_commit(forget)
+    lists_changed()
+
+
 def _invalidate(post: Post) -> None:
     keys = [post_cache_key(post.pk), profile_cache_key(post.author_id)]
     transaction.on_commit(lambda: cache.delete_many(keys))

@@ -11,7 +11,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from accounts import services as account_services
-from accounts.models import LoginRecord, StateChange, User
+from accounts.models import FreedUsername, LoginRecord, StateChange, User
 from board import services as board_services
 from investments import market
 from investments import services as ledger
@@ -124,6 +124,9 @@ BUILDERS = {
     "accounts.User": lambda: UserFactory(),
     "accounts.LoginRecord": lambda: LoginRecord.objects.create(user=UserFactory(), ip="192.0.2.1"),
     "accounts.StateChange": _state_change,
+    "accounts.FreedUsername": lambda: FreedUsername.objects.create(
+        key="gone", username="Gone", user=UserFactory()
+    ),
     "board.Category": lambda: BoardFactory(),
     "board.Post": lambda: make_post(),
     "board.Comment": lambda: make_comment(post=make_post()),
