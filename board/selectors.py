@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +24,7 @@ from config.pages import NoSuchPage, check_page, parse_page  # noqa: F401 (the v
 
 from . import diffs
 from .markup import render_markdown
-from .models import Category, Comment, Post, PostVersion
+from .models import Category, Comment, CommentVote, Post, PostVersion, PostVote
 from .search import index as search_index
 from .search import keyboard
 from .search import text as matching
@@ -372,6 +372,36 @@ def post_detail(post_id: int) -> dict | None:
         }
         cache.set(key, data, 300)
     return data
+
+
+def hidden_post(post_id: int, *, viewer) -> dict | None:
+    """A post moderators hid, for its author and for staff (read apart from the cache: few see
+    it); None for anyone else, and for a post its author deleted."""
+    if not viewer.is_authenticated:
+        return None
+    post = (
+        Post.objects.select_related("author", "category__parent")
+        .filter(pk=post_id, is_active=False)
+        .exclude(hidden_reason="")
+        .first()
+    )
+    if post is None or not (viewer.is_staff or viewer.pk == post.author_id):
+        return None
+    return {"post": post, "html": render_markdown(post.content)}
+
+
+def votes_of(viewer, post: Post, comments) -> tuple[bool, set[int]]:
+    """Whether ``viewer`` voted for the post, and which of ``comments`` they voted for: one
+    query (a UNION; 0 stands for the post), as the post page is the board's busiest."""
+    if not viewer.is_authenticated:
+        return False, set()
+    voted = PostVote.objects.filter(post=post, user=viewer).annotate(id_=Value(0))
+    query = voted.values_list("id_")
+    if ids := [c.pk for c in comments]:
+        on = CommentVote.objects.filter(user=viewer, comment_id__in=ids).values_list("comment_id")
+        query = query.union(on, all=True)
+    found = {pk for (pk,) in query}
+    return 0 in found, found - {0}
 
 
 def _comments(post: Post, start: int) -> list[Comment]:

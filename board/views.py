@@ -4,14 +4,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from config import locks
 
@@ -124,46 +127,66 @@ def post_edit(request, pk):
     return render(request, "board/post_form.html", {"form": form, "post": post}, status=status)
 
 
-def _deletion_reason(request, author_id: int) -> tuple[str, HttpResponse | None]:
-    """Deleting someone else's content is moderation: staff only, with a reason. Returns the
-    reason, or the form page to answer with when it is missing."""
-    if author_id == request.user.pk:
+def _deletion_reason(request, author_id: int, what: dict) -> tuple[str, HttpResponse | None]:
+    """Deleting asks first: a GET, or a POST without ``confirm=yes`` (a form without JavaScript;
+    with it the button asks and sends ``confirm``), is answered with the confirmation page.
+    Deleting someone else's content is moderation: staff only, with a reason. Returns the
+    reason, or the page to answer with instead."""
+    own = author_id == request.user.pk
+    if not own:
+        _staff(request)
+    if request.method == "GET" or request.POST.get("confirm") != "yes":
+        # the reason typed beside the button comes along, to be checked when confirmed
+        form = None if own else ModerationForm(initial={"reason": request.POST.get("reason", "")})
+        return "", render(request, "board/confirm_delete.html", {**what, "form": form})
+    if own:
         return "", None
-    _staff(request)
     form = ModerationForm(request.POST)
     if not form.is_valid():
-        return "", render(request, "board/moderate.html", {"form": form}, status=400)
+        return "", render(request, "board/confirm_delete.html", {**what, "form": form}, status=400)
     return form.cleaned_data["reason"], None
 
 
+def _deleted(request, message: str, to: str) -> HttpResponse:
+    messages.success(request, message)
+    return HttpResponseClientRedirect(to) if request.htmx else redirect(to)
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def post_delete(request, pk):
     post = _active_post(pk)
-    reason, refusal = _deletion_reason(request, post.author_id)
-    if refusal:
-        return refusal
+    if post.author_id == request.user.pk and post.comment_count and not request.user.is_staff:
+        raise PermissionDenied(gettext("A post with comments cannot be deleted."))
+    what = {"post": post, "action": request.path, "back": reverse("board:post", args=[pk])}
+    reason, answer = _deletion_reason(request, post.author_id, what)
+    if answer:
+        return answer
     services.delete_post(user=request.user, post_id=pk, reason=reason)
-    messages.success(request, gettext("The post was deleted."))
-    return redirect("board:index")
+    return _deleted(request, gettext("The post was deleted."), reverse("board:index"))
 
 
 def post_detail(request, pk):
-    data = selectors.post_detail(pk)
+    """The post and a page of its comments. A post hidden by moderators is still shown to its
+    author and to staff, with a notice (and, for staff, Restore); to others it is not there."""
+    data = selectors.post_detail(pk) or selectors.hidden_post(pk, viewer=request.user)
     if data is None:
         raise Http404(gettext("No such post."))
     post = data["post"]
     page = selectors.parse_page(request.GET.get("page"))
     comments = selectors.comment_page(post, page, first=data.get("comments"))
-    voted = request.user.is_authenticated and post.votes.filter(user=request.user).exists()
+    voted, voted_comments = selectors.votes_of(request.user, post, comments.items)
     return render(
         request,
         "board/post_detail.html",
         {
             "post": post,
             "html": data["html"],
+            "hidden": not post.is_active,
             "page": comments,
+            "comment_total": comments.total,
             "voted": voted,
+            "voted_comments": voted_comments,
             "form": CommentForm(),
             "moderation_form": ModerationForm(),
         },
@@ -203,12 +226,11 @@ def comment_create(request, pk):
         except services.RateLimited as error:
             form.add_error(None, str(error))
         else:
-            if request.htmx:
-                return render(
-                    request,
-                    "board/post_detail.html#comment-form-and-new",
-                    {"post": comment.post, "form": CommentForm(), "new_comment": comment},
-                )
+            if request.htmx:  # the new comment, and out of band the count and the author's actions
+                post = _active_post(pk)
+                context = {"post": post, "form": CommentForm(), "new_comment": comment}
+                context |= {"comment_total": post.comment_count, "oob": True}
+                return render(request, "board/post_detail.html#comment-form-and-new", context)
             return redirect(f"/board/p/{pk}/#comment-{comment.pk}")
     post = _active_post(pk)
     template = "board/post_detail.html#comment-form" if request.htmx else "board/comment_form.html"
@@ -244,14 +266,16 @@ def comment_edit(request, pk):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def comment_delete(request, pk):
     comment = _active_comment(pk)
-    reason, refusal = _deletion_reason(request, comment.author_id)
-    if refusal:
-        return refusal
+    back = reverse("board:post", args=[comment.post_id])
+    what = {"comment": comment, "action": request.path, "back": f"{back}#comment-{pk}"}
+    reason, answer = _deletion_reason(request, comment.author_id, what)
+    if answer:
+        return answer
     services.delete_comment(user=request.user, comment_id=pk, reason=reason)
-    return redirect("board:post", pk=comment.post_id)
+    return _deleted(request, gettext("The comment was deleted."), back)
 
 
 @login_required
@@ -264,7 +288,10 @@ def comment_vote(request, pk):
         return render(
             request,
             "board/post_detail.html#comment-votes",
-            {"comment": {"pk": pk, "vote_count": result.count}, "voted": result.voted},
+            {
+                "comment": {"pk": pk, "vote_count": result.count},
+                "voted_comments": {pk} if result.voted else set(),
+            },
         )
     return redirect("board:post", pk=comment.post_id)
 
@@ -310,6 +337,9 @@ def _moderate(request, hide_target, redirect_to):
         return render(request, "board/moderate.html", {"form": form, "action": action}, status=400)
     hide_target(form.cleaned_data["reason"], request.POST.get("action") != "restore")
     messages.success(request, gettext("Recorded."))
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        redirect_to = back  # the page the button was on: a hidden or restored post, in place
     return redirect(redirect_to)
 
 
@@ -342,7 +372,10 @@ def comment_moderate(request, pk):
 @login_required
 def moderation_log(request):
     _staff(request)
-    actions = ModerationAction.objects.select_related("moderator", "post", "comment")[:200]
+    actions = ModerationAction.objects.select_related("moderator", "post", "comment__post")
+    paginator = Paginator(actions.order_by("-created_at", "-id"), 50)
+    number = selectors.parse_page(request.GET.get("page"))
+    selectors.check_page(number, paginator.num_pages)
     hidden = Post.objects.filter(is_active=False).exclude(hidden_reason="").order_by("-id")[:50]
     hidden_comments = (
         Comment.objects.filter(is_active=False)
@@ -354,7 +387,7 @@ def moderation_log(request):
         request,
         "board/moderation_log.html",
         {
-            "actions": actions,
+            "page": paginator.page(number),
             "hidden": hidden,
             "hidden_comments": hidden_comments,
             "form": ModerationForm(),

@@ -2,6 +2,7 @@
 row like a hide. Authors delete their own without either; members cannot delete others'."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from board import services
@@ -14,21 +15,23 @@ REQUIRED = "This field is required."
 
 
 def post_delete(client, post, **data):
-    return client.post(reverse("board:post_delete", args=[post.pk]), data)
+    """Delete, confirmed (as the confirmation page, or the button with JavaScript, sends it)."""
+    return client.post(reverse("board:post_delete", args=[post.pk]), {"confirm": "yes", **data})
 
 
 def comment_delete(client, comment, **data):
-    return client.post(reverse("board:comment_delete", args=[comment.pk]), data)
+    url = reverse("board:comment_delete", args=[comment.pk])
+    return client.post(url, {"confirm": "yes", **data})
 
 
 def assert_reason_asked(response, url):
-    """The moderation page again, 400, with the error next to its reason field and a form that
+    """The confirmation page again, 400, with the error next to its reason field and a form that
     posts back to the delete URL."""
     assert response.status_code == 400
     assert response.context["form"].errors == {"reason": [REQUIRED]}
     body = response.content.decode()
     assert response.request["PATH_INFO"] == url
-    assert '<form method="post">' in body and 'name="reason"' in body
+    assert f'<form method="post" action="{url}"' in body and 'name="reason"' in body
     assert REQUIRED in body
 
 
@@ -69,9 +72,12 @@ def test_staff_deleting_someone_elses_post_with_a_reason_records_a_delete(
         "spam link",
     )
     assert Category.objects.get(pk=post.category_id).post_count == 0
-    assert client.get(reverse("board:post", args=[post.pk])).status_code == 404
+    # gone for people; staff still see it, marked hidden, to restore it
+    assert client.get(reverse("board:post", args=[post.pk])).context["hidden"] is True
+    assert Client().get(reverse("board:post", args=[post.pk])).status_code == 404
     log = client.get(reverse("board:moderation_log")).content.decode()
-    assert "<td>Delete</td>" in log and "spam link" in log and post.title in log
+    assert '<span class="badge danger">Delete</span>' in log and "spam link" in log
+    assert f'<a href="{reverse("board:post", args=[post.pk])}">{post.title}</a>' in log
 
 
 def test_staff_may_delete_someone_elses_post_that_has_comments(client, staff, post):
@@ -183,14 +189,14 @@ def test_staff_see_delete_beside_hide_for_others_content_and_members_do_not(
 
     client.force_login(staff)
     body = client.get(page_url).content.decode()
-    assert f'formaction="{post_url}">Delete post</button>' in body
-    assert f'formaction="{comment_url}">Delete comment</button>' in body
+    assert f'class="button danger" formaction="{post_url}"' in body
+    assert f'class="button small danger" formaction="{comment_url}"' in body
 
     client.force_login(other)  # wrote the comment, not the post
     body = client.get(page_url).content.decode()
     assert post_url not in body and "Delete post" not in body
-    assert f'action="{comment_url}"' in body and "formaction" not in body
+    assert f'href="{comment_url}"' in body and "formaction" not in body
 
     client.force_login(post.author)
     body = client.get(page_url).content.decode()
-    assert comment_url not in body and "formaction" not in body
+    assert f'href="{comment_url}"' not in body and "formaction" not in body

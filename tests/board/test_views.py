@@ -221,7 +221,9 @@ def test_permission_matrix(client, role, sub, request):
     got = (
         c.post(reverse("board:post_create"), data).status_code,
         c.post(reverse("board:post_edit", args=[posts[0].pk]), data).status_code,
-        c.post(reverse("board:post_delete", args=[posts[1].pk]), {"reason": "r"}).status_code,
+        c.post(
+            reverse("board:post_delete", args=[posts[1].pk]), {"reason": "r", "confirm": "yes"}
+        ).status_code,
         c.post(reverse("board:post_vote", args=[posts[2].pk])).status_code,
         c.post(reverse("board:post_moderate", args=[posts[3].pk]), {"reason": "r"}).status_code,
     )
@@ -363,7 +365,7 @@ def test_post_page_for_a_member_costs_the_person_and_their_vote(
 ):
     make_comment(post=post)
     user_client.get(reverse("board:post", args=[post.pk]))
-    with django_assert_num_queries(2):  # the logged-in person, whether they voted
+    with django_assert_num_queries(2):  # the logged-in person, what they voted for
         user_client.get(reverse("board:post", args=[post.pk]))
 
 
@@ -458,7 +460,9 @@ def test_comment_edit_keeps_history_and_is_author_only(client, other, post):
 
 def test_deleted_comments_are_404_for_actions(client, other, post):
     comment = make_comment(post=post, author=other)
-    login(client, other).post(reverse("board:comment_delete", args=[comment.pk]))
+    login(client, other).post(
+        reverse("board:comment_delete", args=[comment.pk]), {"confirm": "yes"}
+    )
     for name in ["comment_vote", "comment_delete", "comment_edit"]:
         assert client.post(reverse(f"board:{name}", args=[comment.pk])).status_code == 404
     post.refresh_from_db()
