@@ -97,11 +97,10 @@ class UserAdmin(BoundedAdmin, DjangoUserAdmin):
         "username",
         "email",
         "role",
-        "state",
+        "state_now",
         "suspended_until",
         "date_joined",
         "last_login",
-        "is_deleted",
     ]
     list_filter = ["role", "state", "is_active", ("deleted_at", admin.EmptyFieldListFilter)]
     search_fields = ["username", "email"]
@@ -156,9 +155,10 @@ class UserAdmin(BoundedAdmin, DjangoUserAdmin):
                 self.message_user(request, error.message, messages.ERROR)
             obj.refresh_from_db()
 
-    @admin.display(boolean=True, description=_("deleted"))
-    def is_deleted(self, obj):
-        return obj.is_deleted
+    @admin.display(description=_("state"), ordering="state")
+    def state_now(self, obj):
+        """A deleted account is Deleted, whatever state it was in when it was deleted."""
+        return gettext("Deleted") if obj.is_deleted else obj.get_state_display()
 
     @admin.action(description=_("Suspend selected people (with a reason and an end)"))
     def suspend(self, request, queryset):

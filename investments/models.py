@@ -53,16 +53,23 @@ class Event(AppendOnly):
     (stream, version) is unique, so two writers of one stream conflict instead of interleaving.
     """
 
-    sequence = models.BigIntegerField(unique=True)
-    stream = models.CharField(max_length=64)
-    version = models.PositiveIntegerField()
-    type = models.CharField(max_length=48, db_index=True)
-    payload = models.JSONField(default=dict)
-    occurred_at = models.DateTimeField(db_index=True)
+    sequence = models.BigIntegerField(_("sequence"), unique=True)
+    stream = models.CharField(_("stream"), max_length=64)
+    version = models.PositiveIntegerField(_("version"))
+    type = models.CharField(_("type"), max_length=48, db_index=True)
+    payload = models.JSONField(_("payload"), default=dict)
+    occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("actor"),
     )
-    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=64, unique=True, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("event")
@@ -179,10 +186,13 @@ class Investor(models.Model):
     """An investor profile and its cash account (available + reserved for open buy orders)."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="investor"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="investor",
+        verbose_name=_("person"),
     )
-    cash_available = models.BigIntegerField(default=0)
-    cash_reserved = models.BigIntegerField(default=0)
+    cash_available = models.BigIntegerField(_("cash available"), default=0)
+    cash_reserved = models.BigIntegerField(_("cash reserved"), default=0)
 
     class Meta:
         verbose_name = _("investor")
@@ -194,13 +204,13 @@ class Investor(models.Model):
 
 
 class Fund(models.Model):
-    name = models.CharField(max_length=120, unique=True)
-    base_price = models.BigIntegerField()
-    cash = models.BigIntegerField(default=0)
-    shares_outstanding = models.BigIntegerField(default=0)
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    base_price = models.BigIntegerField(_("base price"))
+    cash = models.BigIntegerField(_("cash"), default=0)
+    shares_outstanding = models.BigIntegerField(_("shares outstanding"), default=0)
     # Royalties received and owed to holders, not yet distributed: not the fund's to spend.
-    royalties_pending = models.BigIntegerField(default=0)
-    created_at = models.DateTimeField()
+    royalties_pending = models.BigIntegerField(_("royalties pending"), default=0)
+    created_at = models.DateTimeField(_("created at"))
 
     class Meta:
         verbose_name = _("fund")
@@ -216,11 +226,15 @@ class Fund(models.Model):
 
 
 class Holding(models.Model):
-    investor = models.ForeignKey(Investor, on_delete=models.PROTECT, related_name="holdings")
-    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="holdings")
-    held = models.BigIntegerField(default=0)
-    reserved = models.BigIntegerField(default=0)
-    cost_basis = models.BigIntegerField(default=0)
+    investor = models.ForeignKey(
+        Investor, on_delete=models.PROTECT, related_name="holdings", verbose_name=_("investor")
+    )
+    fund = models.ForeignKey(
+        Fund, on_delete=models.PROTECT, related_name="holdings", verbose_name=_("fund")
+    )
+    held = models.BigIntegerField(_("shares held"), default=0)
+    reserved = models.BigIntegerField(_("shares reserved"), default=0)
+    cost_basis = models.BigIntegerField(_("cost basis"), default=0)
 
     class Meta:
         verbose_name = _("holding")
@@ -235,15 +249,19 @@ class Holding(models.Model):
 
 
 class Copyright(models.Model):
-    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="copyrights")
-    code = models.CharField(max_length=40, unique=True)
-    registration_number = models.CharField(max_length=40)
-    music_id = models.CharField(max_length=40)
-    title = models.CharField(max_length=200)
-    artist = models.CharField(max_length=200)
-    price = models.BigIntegerField()
-    acquired_at = models.DateTimeField()
-    mcpi_at_acquisition = models.DecimalField(max_digits=14, decimal_places=4)
+    fund = models.ForeignKey(
+        Fund, on_delete=models.PROTECT, related_name="copyrights", verbose_name=_("fund")
+    )
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    registration_number = models.CharField(_("registration number"), max_length=40)
+    music_id = models.CharField(_("music ID"), max_length=40)
+    title = models.CharField(_("title"), max_length=200)
+    artist = models.CharField(_("artist"), max_length=200)
+    price = models.BigIntegerField(_("price"))
+    acquired_at = models.DateTimeField(_("acquired at"))
+    mcpi_at_acquisition = models.DecimalField(
+        _("MCPI at acquisition"), max_digits=14, decimal_places=4
+    )
 
     class Meta:
         verbose_name = _("copyright")
@@ -260,8 +278,8 @@ class Copyright(models.Model):
 class McpiValue(models.Model):
     """The music copyright property index at a moment."""
 
-    at = models.DateTimeField(unique=True)
-    value = models.DecimalField(max_digits=14, decimal_places=4)
+    at = models.DateTimeField(_("moment"), unique=True)
+    value = models.DecimalField(_("value"), max_digits=14, decimal_places=4)
 
     class Meta:
         verbose_name = _("MCPI value")
@@ -288,10 +306,12 @@ class FeeAccount(models.Model):
 class Royalty(models.Model):
     """A royalty payment received by a fund; shares at record time decide who gets what."""
 
-    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="royalties")
-    amount = models.BigIntegerField()
-    recorded_at = models.DateTimeField()
-    distributed = models.BooleanField(default=False)
+    fund = models.ForeignKey(
+        Fund, on_delete=models.PROTECT, related_name="royalties", verbose_name=_("fund")
+    )
+    amount = models.BigIntegerField(_("amount"))
+    recorded_at = models.DateTimeField(_("recorded at"))
+    distributed = models.BooleanField(_("distributed"), default=False)
 
     class Meta:
         verbose_name = _("royalty")
@@ -308,11 +328,13 @@ class Royalty(models.Model):
 class Market(models.Model):
     """One row per fund: its trading state. Locked by matching so a fund's book is serialised."""
 
-    fund = models.OneToOneField(Fund, on_delete=models.PROTECT, primary_key=True)
-    last_price = models.BigIntegerField(null=True, blank=True)
-    previous_close = models.BigIntegerField(null=True, blank=True)
-    day = models.DateField(null=True, blank=True)
-    day_value = models.BigIntegerField(default=0)
+    fund = models.OneToOneField(
+        Fund, on_delete=models.PROTECT, primary_key=True, verbose_name=_("fund")
+    )
+    last_price = models.BigIntegerField(_("last price"), null=True, blank=True)
+    previous_close = models.BigIntegerField(_("previous close"), null=True, blank=True)
+    day = models.DateField(_("day"), null=True, blank=True)
+    day_value = models.BigIntegerField(_("day's trade value"), default=0)
 
     class Meta:
         verbose_name = _("market")
@@ -341,9 +363,11 @@ class MatcherCheckpoint(models.Model):
 class CircuitBreaker(models.Model):
     """One row: the market-wide halt state driven by MCPI falls."""
 
-    day = models.DateField(null=True, blank=True)
-    levels_fired = models.PositiveSmallIntegerField(default=0)  # highest level fired on ``day``
-    halted_until = models.DateTimeField(null=True, blank=True)
+    day = models.DateField(_("day"), null=True, blank=True)
+    levels_fired = models.PositiveSmallIntegerField(
+        _("levels fired"), default=0
+    )  # highest level fired on ``day``
+    halted_until = models.DateTimeField(_("halted until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("circuit breaker")
@@ -363,16 +387,24 @@ class Order(models.Model):
         FILLED = "filled", _("Filled")
         CANCELLED = "cancelled", _("Cancelled")
 
-    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="orders")
-    investor = models.ForeignKey(Investor, on_delete=models.PROTECT, related_name="orders")
-    side = models.CharField(max_length=4, choices=Side.choices)
-    price = models.BigIntegerField()
-    quantity = models.BigIntegerField()
-    remaining = models.BigIntegerField()
-    cash_reserved = models.BigIntegerField(default=0)  # buy orders: cash still held for them
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    placed_at = models.DateTimeField()
-    sequence = models.BigIntegerField()  # time priority
+    fund = models.ForeignKey(
+        Fund, on_delete=models.PROTECT, related_name="orders", verbose_name=_("fund")
+    )
+    investor = models.ForeignKey(
+        Investor, on_delete=models.PROTECT, related_name="orders", verbose_name=_("investor")
+    )
+    side = models.CharField(_("side"), max_length=4, choices=Side.choices)
+    price = models.BigIntegerField(_("price"))
+    quantity = models.BigIntegerField(_("quantity"))
+    remaining = models.BigIntegerField(_("remaining"))
+    cash_reserved = models.BigIntegerField(
+        _("cash reserved"), default=0
+    )  # buy orders: cash still held for them
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    placed_at = models.DateTimeField(_("placed at"))
+    sequence = models.BigIntegerField(_("sequence"))  # time priority
 
     class Meta:
         verbose_name = _("order")
@@ -399,16 +431,26 @@ class Order(models.Model):
 
 
 class Trade(models.Model):
-    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="trades")
-    buy_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
-    sell_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
-    buyer = models.ForeignKey(Investor, on_delete=models.PROTECT, related_name="+")
-    seller = models.ForeignKey(Investor, on_delete=models.PROTECT, related_name="+")
-    price = models.BigIntegerField()
-    quantity = models.BigIntegerField()
-    buyer_fee = models.BigIntegerField()
-    seller_fee = models.BigIntegerField()
-    executed_at = models.DateTimeField(db_index=True)
+    fund = models.ForeignKey(
+        Fund, on_delete=models.PROTECT, related_name="trades", verbose_name=_("fund")
+    )
+    buy_order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="+", verbose_name=_("buy order")
+    )
+    sell_order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="+", verbose_name=_("sell order")
+    )
+    buyer = models.ForeignKey(
+        Investor, on_delete=models.PROTECT, related_name="+", verbose_name=_("buyer")
+    )
+    seller = models.ForeignKey(
+        Investor, on_delete=models.PROTECT, related_name="+", verbose_name=_("seller")
+    )
+    price = models.BigIntegerField(_("price"))
+    quantity = models.BigIntegerField(_("quantity"))
+    buyer_fee = models.BigIntegerField(_("buyer's fee"))
+    seller_fee = models.BigIntegerField(_("seller's fee"))
+    executed_at = models.DateTimeField(_("executed at"), db_index=True)
 
     class Meta:
         verbose_name = _("trade")

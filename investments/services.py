@@ -447,13 +447,15 @@ def _distribute_one(*, royalty_id: int, at: datetime | None = None) -> bool:
     return True
 
 
-def distribute_royalties(*, at: datetime | None = None) -> int:
-    """Pay every pending royalty to the holders of record. Safe on two servers at once: the
-    shared-cache lock keeps a second job out, and each royalty row is locked and checked too."""
+def distribute_royalties(*, at: datetime | None = None, ids=None) -> int:
+    """Pay every pending royalty (or those of ``ids``: the admin's action) to the holders of
+    record; returns how many were paid. Safe on two servers at once: the shared-cache lock keeps
+    a second job out, and each royalty row is locked and checked too."""
+    pending = Royalty.objects.filter(distributed=False)
+    if ids is not None:
+        pending = pending.filter(pk__in=list(ids))
     done = 0
     with exclusive("investments:distribute-royalties", timeout=600):
-        for royalty_id in (
-            Royalty.objects.filter(distributed=False).order_by("pk").values_list("pk", flat=True)
-        ):
+        for royalty_id in pending.order_by("pk").values_list("pk", flat=True):
             done += _distribute_one(royalty_id=royalty_id, at=at)
     return done

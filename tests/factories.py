@@ -47,8 +47,8 @@ def investor_with_cash(amount: int = 0, **user_fields):
     return user
 
 
-def fund_with_copyright(*, staff=None, name="K-Pop Classics", base_price=10_000, seed_cash=0):
-    """A fund (and an MCPI value) ready for subscriptions; ``seed_cash`` buys a copyright."""
+def fund_with_copyright(*, staff=None, name="K-Pop Classics", base_price=10_000):
+    """A fund (and an MCPI value) ready for subscriptions; it owns no copyright yet."""
     import datetime as dt
 
     from django.utils import timezone
