@@ -11,7 +11,12 @@ from django.utils import timezone, translation
 
 from investments import charts, market, replay, selectors, services
 from investments.charts import Point
-from tests.factories import StaffFactory, UserFactory, fund_with_copyright, investor_with_cash
+from tests.factories import (
+    StaffFactory,
+    fund_with_copyright,
+    fund_with_history,
+    investor_with_cash,
+)
 
 NOW = timezone.now()
 
@@ -218,39 +223,7 @@ def test_no_trades_no_buckets():
 
 @pytest.fixture
 def history(db):
-    """A fund opened 200 days ago: MCPI weekly, subscriptions, a copyright, a royalty."""
-    staff = StaffFactory()
-    opened = NOW - dt.timedelta(days=200)
-    for week in range(30):
-        services.record_mcpi(
-            actor=staff,
-            at=opened - dt.timedelta(days=1) + dt.timedelta(weeks=week),
-            value=100 + week,
-        )
-    person = UserFactory()
-    services.register_investor(user=person, at=opened - dt.timedelta(hours=2))
-    services.deposit(user=person, amount=2_000_000, at=opened - dt.timedelta(hours=1))
-    fund = services.create_fund(actor=staff, name="Seoul Ballads", base_price=10_000, at=opened)
-    services.subscribe(
-        user=person, fund_id=fund.pk, amount=1_000_000, at=opened + dt.timedelta(hours=1)
-    )
-    services.acquire_copyright(
-        actor=staff,
-        fund_id=fund.pk,
-        code="K1",
-        registration_number="C-1",
-        music_id="M1",
-        title="Spring Day",
-        artist="Sunny Hill",
-        price=600_000,
-        at=opened + dt.timedelta(days=2),
-    )
-    services.record_royalty(
-        actor=staff, fund_id=fund.pk, amount=50_000, at=opened + dt.timedelta(days=120)
-    )
-    services.distribute_royalties(at=opened + dt.timedelta(days=120, hours=1))
-    services.redeem(user=person, fund_id=fund.pk, shares=3, at=opened + dt.timedelta(days=150))
-    return {"fund": fund, "person": person, "staff": staff, "opened": opened}
+    return fund_with_history()
 
 
 def test_fund_states_give_the_nav_a_full_replay_gives(history):
@@ -270,7 +243,7 @@ def test_portfolio_states_are_time_travel_at_each_moment(history):
     )
     market.place_order(user=buyer, fund_id=fund.pk, side="buy", price=10_100, quantity=2, at=moment)
     investor = person.investor
-    moments = charts.sample_moments(history["opened"] - dt.timedelta(hours=2), NOW)
+    moments = charts.sample_moments(history["opened"] - dt.timedelta(hours=2), timezone.now())
     assert len(moments) == 60
     states = replay.portfolio_states(investor_id=investor.pk, moments=moments)
     for at, state in zip(moments, states, strict=True):
