@@ -223,15 +223,29 @@ def when(moment: datetime, *, with_time: bool) -> str:
     return formats.date_format(local, "DATETIME_FORMAT" if with_time else "DATE_FORMAT")
 
 
-def sample_moments(start: datetime, end: datetime, most: int = MOST_POINTS) -> list[datetime]:
-    """At most ``most`` evenly spaced moments from ``start`` to ``end`` (both included), no
-    closer than a minute apart."""
-    span = (end - start).total_seconds()
-    count = max(1, min(most, int(span // 60) + 1))
-    if count == 1:
-        return [end]
-    gap = (end - start) / (count - 1)
-    return [start + gap * i for i in range(count - 1)] + [end]
+# The spacing of sampled moments: each at most twice the one before, so a range gets 29 to 58.
+GRID = [
+    *(timedelta(minutes=n) for n in (1, 2, 3, 5, 10, 15, 20, 30)),
+    *(timedelta(hours=n) for n in (1, 2, 3, 4, 6, 8, 12)),
+    *(timedelta(days=n) for n in (1, 2, 3, 4, 5, 7, 10, 14, 21, 30, 45, 60, 90, 180, 365)),
+]
+EPOCH = datetime(2000, 1, 3, tzinfo=timezone.get_fixed_timezone(540))  # a Monday, Korea time
+
+
+def grid(start: datetime, end: datetime, most: int = MOST_POINTS - 2) -> list[datetime]:
+    """Evenly spaced moments strictly between ``start`` and ``end``, at most ``most``, on round
+    multiples of their spacing (from a Monday's midnight, Korea time): the same moments request
+    after request while the range moves on, so what was worked out for them can be kept."""
+    span = end - start
+    step = next((g for g in GRID if span / g <= most), None)
+    if step is None or span <= timedelta(0):
+        return []
+    at = EPOCH + ((start - EPOCH) // step + 1) * step
+    moments = []
+    while at < end:
+        moments.append(at)
+        at += step
+    return moments
 
 
 # --- series ------------------------------------------------------------------------------------

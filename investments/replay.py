@@ -205,10 +205,20 @@ def _fill_funds_at(states, fund_ids, moments, *, prices: bool, mcpi=None) -> Non
 
 def _buckets(column: str, moments: Sequence[datetime]) -> tuple[str, list]:
     """A ``CASE`` numbering each row by the first of ``moments`` (ascending) at or after its
-    ``column``, and its parameters."""
+    ``column`` (rows after the last are the caller's to leave out), and its parameters. The
+    ``CASE`` is nested as a binary search, so that a row is compared with six moments of sixty,
+    not with all of them in turn."""
     adapt = connection.ops.adapt_datetimefield_value
-    whens = " ".join(f"WHEN {column} <= %s THEN {k}" for k in range(len(moments)))
-    return f"CASE {whens} END", [adapt(moment) for moment in moments]
+    params: list = []
+
+    def search(lo: int, hi: int) -> str:
+        if lo == hi:
+            return str(lo)
+        mid = (lo + hi) // 2
+        params.append(adapt(moments[mid]))
+        return f"CASE WHEN {column} <= %s THEN {search(lo, mid)} ELSE {search(mid + 1, hi)} END"
+
+    return search(0, len(moments) - 1), params
 
 
 def _running(rows, moments, width: int) -> list[dict]:
@@ -239,7 +249,8 @@ def _holder_sums_at(investor_id: int, moments: Sequence[datetime]) -> list[list[
               FROM {posting["table"]}
              WHERE {posting["investor_id"]} = %s AND {posting["occurred_at"]} <= %s
         ) moved GROUP BY fund_id, bucket"""  # noqa: S608 - names from the model
-    rows = _sums(sql, [*params, investor_id, params[-1]], keys=2)
+    last = connection.ops.adapt_datetimefield_value(moments[-1])
+    rows = _sums(sql, [*params, investor_id, last], keys=2)
     width = len(eventstore.HOLDER_AMOUNTS)
     return [
         [(fund_id, *amounts) for fund_id, amounts in sorted(totals.items(), key=_none_first)]
@@ -284,7 +295,7 @@ def _fund_totals_at(fund_ids: list[int], moments: Sequence[datetime]) -> list[di
             *params,
             *fund_ids,
             adapt(start),
-            params[-1],
+            adapt(moments[-1]),
         ],
         keys=2,
     )

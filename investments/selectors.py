@@ -5,7 +5,7 @@ past page shows exactly what the live page showed then."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
@@ -191,24 +191,39 @@ def fund_charts(*, fund: Fund, shown: charts.Period) -> dict:
     }
 
 
+VALUE_SECONDS = 600  # how long a past moment's total is kept (a write dated in the past is rare)
+VALUE_SETTLED = timedelta(minutes=5)  # moments closer to now may still see writes committing
+
+
 def portfolio_chart(
-    *, investor: Investor, since: datetime | None, end: datetime, range_key: str | None = None
+    *, investor: Investor, since: datetime | None, portfolio: Portfolio, range_key: str | None
 ) -> tuple[charts.Chart | None, charts.Period | None]:
-    """The investor's total (cash, and holdings valued as the portfolio values them) at up to
-    sixty moments from ``since`` (when the account opened) or the range's start to ``end``,
-    rebuilt from the postings as time travel rebuilds one moment (``replay.portfolio_states``:
-    a fixed number of statements for all of them)."""
+    """The investor's total (cash, and holdings valued as the portfolio values them) over the
+    range, from when the account opened (``since``) at most, up to the portfolio's moment (now,
+    or the past moment shown): the total at up to sixty moments on a round grid, each rebuilt
+    from the postings as time travel rebuilds one (``replay.portfolio_states``: a fixed number of
+    statements for all of them) and kept a while, and the portfolio's own total last."""
+    end = portfolio.moment
     if since is None or since > end:
         return None, None
     shown = charts.period(range_key, first=since, end=end)
-    moments = charts.sample_moments(shown.start, shown.end)
-    states = replay.portfolio_states(investor_id=investor.pk, moments=moments)
-    points = [
-        charts.Point(at, portfolio_from_state(state, investor.pk, at).total)
-        for at, state in zip(moments, states, strict=True)
-    ]
+    moments = ([since] if shown.start == since else []) + charts.grid(shown.start, end)
+    keys = {at: f"investments:value:{investor.pk}:{at.timestamp()}" for at in moments}
+    known = cache.get_many(list(keys.values())) if keys else {}
+    missing = [at for at in moments if keys[at] not in known]
+    if missing:
+        states = replay.portfolio_states(investor_id=investor.pk, moments=missing)
+        worked = {
+            at: portfolio_from_state(state, investor.pk, at).total
+            for at, state in zip(missing, states, strict=True)
+        }
+        settled = timezone.now() - VALUE_SETTLED
+        cache.set_many({keys[at]: v for at, v in worked.items() if at <= settled}, VALUE_SECONDS)
+        known.update({keys[at]: v for at, v in worked.items()})
+    points = [charts.Point(at, known[keys[at]]) for at in moments]
+    points.append(charts.Point(end, portfolio.total))
     label = gettext("Total value")
-    return charts.build(points, label=label, start=shown.start, end=shown.end), shown
+    return charts.build(points, label=label, start=shown.start, end=end), shown
 
 
 # "My history" in words: the payload's fields fill the braces (translators keep them as they are).

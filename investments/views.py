@@ -53,7 +53,7 @@ def portfolio(request):
     status = 400 if form.is_bound and not form.is_valid() else 200
     portfolio = selectors.portfolio(investor=investor, at=at)
     chart, shown = selectors.portfolio_chart(
-        investor=investor, since=since, end=portfolio.moment, range_key=request.GET.get("range")
+        investor=investor, since=since, portfolio=portfolio, range_key=request.GET.get("range")
     )
     return render(
         request,

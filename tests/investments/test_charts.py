@@ -2,10 +2,13 @@
 fund and portfolio pages' charts, drawn from the ledger as time travel reads it."""
 
 import datetime as dt
+import itertools
 import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -243,8 +246,8 @@ def test_portfolio_states_are_time_travel_at_each_moment(history):
     )
     market.place_order(user=buyer, fund_id=fund.pk, side="buy", price=10_100, quantity=2, at=moment)
     investor = person.investor
-    moments = charts.sample_moments(history["opened"] - dt.timedelta(hours=2), timezone.now())
-    assert len(moments) == 60
+    moments = charts.grid(history["opened"] - dt.timedelta(hours=2), timezone.now())
+    assert 29 <= len(moments) <= 58
     states = replay.portfolio_states(investor_id=investor.pk, moments=moments)
     for at, state in zip(moments, states, strict=True):
         got = selectors.portfolio_from_state(state, investor.pk, at)
@@ -299,13 +302,41 @@ def test_the_portfolio_page_draws_my_total_over_time(client, history):
     page = client.get(reverse("investments:portfolio"), {"range": "all"})
     assert page.status_code == 200
     chart, portfolio = page.context["chart"], page.context["portfolio"]
-    assert chart is not None and chart.points == 60
+    assert chart is not None and 30 <= chart.points <= 60
     assert chart.start == selectors.opened_at(history["person"].investor)
     assert chart.last_label == f"₩{portfolio.total:,}"
     assert chart.rows[-1].value == "₩0"  # the account had just opened
     html = page.content.decode()
     assert "Value over time" in html and 'class="chart-svg' in html
     assert re.search(r'href="\?range=all" aria-current="true"', html)
+
+
+def test_the_portfolio_chart_keeps_past_totals_and_draws_now_live(client, history):
+    client.force_login(history["person"])
+    url = reverse("investments:portfolio")
+    with CaptureQueriesContext(connection) as cold:
+        first = client.get(url)
+    with CaptureQueriesContext(connection) as warm:
+        again = client.get(url)
+    assert len(warm) == len(cold) - 6  # the chart's six statements: its past totals are kept
+    assert [r.value for r in again.context["chart"].rows[1:]] == [
+        r.value for r in first.context["chart"].rows[1:]
+    ]
+    services.deposit(user=history["person"], amount=1_000)
+    now = client.get(url).context
+    assert now["chart"].last_label == f"₩{now['portfolio'].total:,}"
+    assert now["chart"].rows[1:] == first.context["chart"].rows[1:]
+
+
+def test_grid_moments_stay_put_as_the_range_moves_on():
+    end = timezone.make_aware(dt.datetime(2026, 12, 6, 15, 7))
+    one = charts.grid(charts.months_before(end, 3), end)
+    later = end + dt.timedelta(minutes=20)
+    two = charts.grid(charts.months_before(later, 3), later)
+    assert 29 <= len(one) <= 58 and set(one[1:]) <= set(two)
+    assert {b - a for a, b in itertools.pairwise(one)} == {dt.timedelta(days=2)}
+    assert all(timezone.localtime(at).time() == dt.time(0) for at in one)
+    assert charts.grid(end, end) == []
 
 
 def test_the_portfolio_range_links_keep_the_past_moment(client, history):
