@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from operator import itemgetter
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Subquery, Sum
 from django.utils import timezone
 
 from config.db import raw_rows
@@ -91,9 +93,59 @@ def portfolio_state(*, investor_id: int, until: datetime) -> State:
     their cash and holdings' postings up to ``until``, and for the funds they held then, the
     funds' sums, the copyrights owned, the MCPI then and the last trade price then. Equal to
     ``replay(until=...)`` for those figures, in a handful of indexed queries at any log size."""
+    state = _holder_state(investor_id, _holder_sums(investor_id, until))
+    fund_ids = [fund_id for _, fund_id in state.holdings]
+    owned = Copyright.objects.filter(fund_id__in=fund_ids, acquired_at__lte=until)
+    mcpi = McpiValue.objects.filter(at__lte=until).order_by("-at").first()
+    _fill_funds(
+        state,
+        _funds(fund_ids),
+        _fund_totals(fund_ids, until),
+        _last_prices(fund_ids, until),
+        list(owned.values_list("pk", "fund_id", "price", "mcpi_at_acquisition")),
+        (mcpi.at, mcpi.value) if mcpi is not None else None,
+    )
+    return state
+
+
+def portfolio_states(*, investor_id: int, moments: Sequence[datetime]) -> list[State]:
+    """``portfolio_state`` at each of ``moments`` (ascending): a portfolio's value over time, for
+    its chart. A fixed number of statements however many moments — each one's sums are read
+    once, grouped by the moment they come before, and added up here — so sixty moments cost
+    about what one does."""
+    moments = list(moments)
+    if not moments:
+        return []
+    states = [_holder_state(investor_id, sums) for sums in _holder_sums_at(investor_id, moments)]
+    fund_ids = sorted({fund_id for state in states for _, fund_id in state.holdings})
+    _fill_funds_at(states, fund_ids, moments, prices=True)
+    return states
+
+
+def fund_states(*, fund_ids: list[int], moments: Sequence[datetime], mcpi=None) -> list[State]:
+    """What the funds' NAVs need at each of ``moments`` (ascending), as in ``portfolio_states``:
+    each fund's sums then, the copyrights it owned then and the MCPI then. ``mcpi``: the
+    ``(at, value)`` series the moments fall in, when the caller has it already (oldest first,
+    starting with the value in effect at the first moment)."""
+    moments = list(moments)
+    states = [State() for _ in moments]
+    if moments:
+        _fill_funds_at(states, fund_ids, moments, prices=False, mcpi=mcpi)
+    return states
+
+
+def mcpi_between(start: datetime, end: datetime) -> list[tuple[datetime, Decimal]]:
+    """The MCPI ``(at, value)`` in effect at ``start`` and every value recorded after it up to
+    ``end``, oldest first, in one query."""
+    before = McpiValue.objects.filter(at__lte=start).order_by("-at").values("at")[:1]
+    values = McpiValue.objects.filter(Q(at__gte=Subquery(before)) | Q(at__gt=start), at__lte=end)
+    return list(values.order_by("at").values_list("at", "value"))
+
+
+def _holder_state(investor_id: int, sums: list[tuple]) -> State:
+    """A state holding one investor's cash and holdings from their sums (``_holder_sums``)."""
     state = State()
     state.investors[investor_id] = {"user_id": None, "available": 0, "reserved": 0}
-    sums = _holder_sums(investor_id, until)
     for fund_id, available, reserved, held, held_reserved, cost_basis in sums:
         if fund_id is None:
             state.investors[investor_id].update(available=available, reserved=reserved)
@@ -103,12 +155,19 @@ def portfolio_state(*, investor_id: int, until: datetime) -> State:
                 "reserved": held_reserved,
                 "cost_basis": cost_basis,
             }
-    fund_ids = [fund_id for _, fund_id in state.holdings]
-    totals = _fund_totals(fund_ids, until)
-    funds = Fund.objects.filter(pk__in=fund_ids)
-    for pk, name, base_price, created_at in funds.values_list(
-        "pk", "name", "base_price", "created_at"
-    ):
+    return state
+
+
+def _funds(fund_ids: list[int]) -> list[tuple]:
+    funds = Fund.objects.filter(pk__in=fund_ids) if fund_ids else Fund.objects.none()
+    return list(funds.values_list("pk", "name", "base_price", "created_at"))
+
+
+def _fill_funds(state: State, funds, totals, prices, owned, mcpi) -> None:
+    """Put the funds into a state at one moment: ``funds`` rows (``_funds``), their sums
+    (``_fund_totals``), last prices (``_last_prices``), the copyrights owned then (``pk, fund,
+    price, MCPI at acquisition``) and the MCPI ``(at, value)`` then."""
+    for pk, name, base_price, created_at in funds:
         cash, shares, pending = totals.get(pk, (0, 0, 0))
         state.funds[pk] = {
             "name": name,
@@ -119,17 +178,128 @@ def portfolio_state(*, investor_id: int, until: datetime) -> State:
             "created_at": created_at.isoformat(),
         }
         state.market(pk)["last_price"] = None
-    for fund_id, price in _last_prices(fund_ids, until).items():
+    for fund_id, price in prices.items():
         state.market(fund_id)["last_price"] = price
-    owned = Copyright.objects.filter(fund_id__in=fund_ids, acquired_at__lte=until)
-    for pk, fund_id, price, mcpi in owned.values_list(
-        "pk", "fund_id", "price", "mcpi_at_acquisition"
-    ):
-        state.copyrights[pk] = {"fund_id": fund_id, "price": price, "mcpi": str(mcpi)}
-    mcpi = McpiValue.objects.filter(at__lte=until).order_by("-at").first()
+    for pk, fund_id, price, acquired_mcpi in owned:
+        state.copyrights[pk] = {"fund_id": fund_id, "price": price, "mcpi": str(acquired_mcpi)}
     if mcpi is not None:
-        state.mcpi[mcpi.at.isoformat()] = mcpi.value
-    return state
+        state.mcpi[mcpi[0].isoformat()] = mcpi[1]
+
+
+def _fill_funds_at(states, fund_ids, moments, *, prices: bool, mcpi=None) -> None:
+    """``_fill_funds`` for each state at its moment, the funds' figures read for all at once."""
+    funds = _funds(fund_ids)
+    totals = _fund_totals_at(fund_ids, moments)
+    last_prices = _last_prices_at(fund_ids, moments) if prices else [{} for _ in moments]
+    owned = Copyright.objects.filter(fund_id__in=fund_ids, acquired_at__lte=moments[-1])
+    owned = list(owned.values_list("acquired_at", "pk", "fund_id", "price", "mcpi_at_acquisition"))
+    series = mcpi if mcpi is not None else mcpi_between(moments[0], moments[-1])
+    index = 0
+    for state, moment, total, price in zip(states, moments, totals, last_prices, strict=True):
+        while index + 1 < len(series) and series[index + 1][0] <= moment:
+            index += 1
+        then = series[index] if series and series[index][0] <= moment else None
+        mine = [row[1:] for row in owned if row[0] <= moment]
+        _fill_funds(state, funds, total, price, mine, then)
+
+
+def _buckets(column: str, moments: Sequence[datetime]) -> tuple[str, list]:
+    """A ``CASE`` numbering each row by the first of ``moments`` (ascending) at or after its
+    ``column`` (rows after the last are the caller's to leave out), and its parameters. The
+    ``CASE`` is nested as a binary search, so that a row is compared with six moments of sixty,
+    not with all of them in turn."""
+    adapt = connection.ops.adapt_datetimefield_value
+    params: list = []
+
+    def search(lo: int, hi: int) -> str:
+        if lo == hi:
+            return str(lo)
+        mid = (lo + hi) // 2
+        params.append(adapt(moments[mid]))
+        return f"CASE WHEN {column} <= %s THEN {search(lo, mid)} ELSE {search(mid + 1, hi)} END"
+
+    return search(0, len(moments) - 1), params
+
+
+def _running(rows, moments, width: int) -> list[dict]:
+    """Rows ``(key, bucket, *amounts)`` (amounts moved before each moment) as each key's
+    totals at each moment."""
+    moved: dict = {}
+    for key, bucket, *amounts in rows:
+        moved.setdefault(key, [[0] * width for _ in moments])[bucket] = amounts
+    totals: list[dict] = [{} for _ in moments]
+    for key, per_bucket in moved.items():
+        running = [0] * width
+        for k, amounts in enumerate(per_bucket):
+            running = [a + b for a, b in zip(running, amounts, strict=True)]
+            totals[k][key] = tuple(running)
+    return totals
+
+
+def _holder_sums_at(investor_id: int, moments: Sequence[datetime]) -> list[list[tuple]]:
+    """``_holder_sums`` at each of ``moments``: one pass over the investor's postings (the
+    posting_investor_sums index alone), each summed into the first moment at or after it."""
+    posting = _names(Posting, "investor_id", "occurred_at", "fund_id", *eventstore.HOLDER_AMOUNTS)
+    bucket, params = _buckets(posting["occurred_at"], moments)
+    amounts = ", ".join(posting[amount] for amount in eventstore.HOLDER_AMOUNTS)
+    sums = ", ".join(f"SUM({amount})" for amount in eventstore.HOLDER_AMOUNTS)
+    sql = f"""
+        SELECT fund_id, bucket, {sums} FROM (
+            SELECT {posting["fund_id"]} AS fund_id, {bucket} AS bucket, {amounts}
+              FROM {posting["table"]}
+             WHERE {posting["investor_id"]} = %s AND {posting["occurred_at"]} <= %s
+        ) moved GROUP BY fund_id, bucket"""  # noqa: S608 - names from the model
+    last = connection.ops.adapt_datetimefield_value(moments[-1])
+    rows = _sums(sql, [*params, investor_id, last], keys=2)
+    width = len(eventstore.HOLDER_AMOUNTS)
+    return [
+        [(fund_id, *amounts) for fund_id, amounts in sorted(totals.items(), key=_none_first)]
+        for totals in _running(rows, moments, width)
+    ]
+
+
+def _none_first(item) -> tuple:
+    return (item[0] is not None, item[0] or 0)
+
+
+def _fund_totals_at(fund_ids: list[int], moments: Sequence[datetime]) -> list[dict]:
+    """``_fund_totals`` at each of ``moments``, in one statement: the funds' months before the
+    first moment's month, and their postings from that month on, each summed into the first
+    moment at or after it."""
+    if not fund_ids:
+        return [{} for _ in moments]
+    month = eventstore.month_of(moments[0])
+    start = datetime(month.year, month.month, 1, tzinfo=UTC)
+    monthly = _names(FundPostingMonth, "fund_id", "month", *eventstore.FUND_AMOUNTS)
+    posted = _names(FundPosting, "fund_id", "occurred_at", *eventstore.FUND_AMOUNTS)
+    bucket, params = _buckets(posted["occurred_at"], moments)
+    kept = ", ".join(monthly[amount] for amount in eventstore.FUND_AMOUNTS)
+    moved = ", ".join(posted[amount] for amount in eventstore.FUND_AMOUNTS)
+    sums = ", ".join(f"SUM({amount})" for amount in eventstore.FUND_AMOUNTS)
+    funds = ", ".join(["%s"] * len(fund_ids))
+    at = posted["occurred_at"]
+    sql = f"""
+        SELECT fund_id, bucket, {sums} FROM (
+            SELECT {monthly["fund_id"]} AS fund_id, 0 AS bucket, {kept} FROM {monthly["table"]}
+             WHERE {monthly["fund_id"]} IN ({funds}) AND {monthly["month"]} < %s
+            UNION ALL
+            SELECT {posted["fund_id"]}, {bucket}, {moved} FROM {posted["table"]}
+             WHERE {posted["fund_id"]} IN ({funds}) AND {at} >= %s AND {at} <= %s
+        ) moved GROUP BY fund_id, bucket"""  # noqa: S608 - names from the models
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = _sums(
+        sql,
+        [
+            *fund_ids,
+            connection.ops.adapt_datefield_value(month),
+            *params,
+            *fund_ids,
+            adapt(start),
+            adapt(moments[-1]),
+        ],
+        keys=2,
+    )
+    return _running(rows, moments, len(eventstore.FUND_AMOUNTS))
 
 
 def _holder_sums(investor_id: int, until: datetime) -> list[tuple]:
@@ -191,12 +361,12 @@ def _names(model, *fields: str) -> dict[str, str]:
     return {"table": quote(model._meta.db_table), **names}
 
 
-def _sums(sql: str, params: list) -> list[tuple]:
-    """Rows of a grouping key and sums, the sums as ints (MariaDB sums whole numbers as
+def _sums(sql: str, params: list, keys: int = 1) -> list[tuple]:
+    """Rows of ``keys`` grouping keys and sums, the sums as ints (MariaDB sums whole numbers as
     decimals)."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [(key, *map(int, sums)) for key, *sums in cursor.fetchall()]
+        return [(*row[:keys], *map(int, row[keys:])) for row in cursor.fetchall()]
 
 
 def _last_prices(fund_ids: list[int], until: datetime) -> dict[int, int]:
@@ -219,6 +389,32 @@ def _last_prices(fund_ids: list[int], until: datetime) -> dict[int, int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [*fund_ids, connection.ops.adapt_datetimefield_value(until)])
         return dict(cursor.fetchall())
+
+
+def _last_prices_at(fund_ids: list[int], moments: Sequence[datetime]) -> list[dict[int, int]]:
+    """``_last_prices`` at each of ``moments``, in one statement: the same jump to each fund's
+    latest trade, once per moment."""
+    if not fund_ids:
+        return [{} for _ in moments]
+    trade = connection.ops.quote_name(Trade._meta.db_table)
+    funds = ", ".join(["%s"] * len(fund_ids))
+    latest = " UNION ALL ".join(
+        f"""SELECT {k} AS bucket, fund_id, MAX(executed_at) AS at FROM {trade}
+             WHERE fund_id IN ({funds}) AND executed_at <= %s GROUP BY fund_id"""  # noqa: S608
+        for k in range(len(moments))
+    )
+    sql = f"""
+        SELECT latest.bucket, t.fund_id, t.price FROM {trade} t
+        JOIN ({latest}) latest ON t.fund_id = latest.fund_id AND t.executed_at = latest.at
+        ORDER BY latest.bucket, t.id"""  # noqa: S608 - the table's name from its model
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [value for moment in moments for value in (*fund_ids, adapt(moment))]
+    prices: list[dict[int, int]] = [{} for _ in moments]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for bucket, fund_id, price in cursor.fetchall():
+            prices[bucket][fund_id] = price
+    return prices
 
 
 def differences(expected: State, actual: State) -> list[str]:

@@ -5,7 +5,7 @@ past page shows exactly what the live page showed then."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.db import select_rows
 
-from . import checks, circuit, formatting, replay, services
+from . import charts, checks, circuit, formatting, replay, services
 from .domain import events, rules
 from .domain.state import State
 from .models import (
@@ -147,7 +147,9 @@ def fund_list() -> tuple[list[FundRow], McpiValue | None, McpiValue | None]:
     return rows, latest, previous
 
 
-def fund_detail(*, fund: Fund) -> dict:
+def fund_detail(*, fund: Fund, range_key: str | None = None) -> dict:
+    """The fund's figures and its NAV and MCPI charts over one range (``?range=``: 1m, 3m, 1y,
+    all; anything else is the default), on the same time axis so the two read side by side."""
     moment = timezone.now()
     mcpi = services.mcpi_at(moment)
     copyrights = []
@@ -156,44 +158,72 @@ def fund_detail(*, fund: Fund) -> dict:
             price=c.price, mcpi_acquired=c.mcpi_at_acquisition, mcpi_now=mcpi
         )
         copyrights.append((c, value.quantize(Decimal(1))))
-    everything = mcpi_series()
-    # From the last value known when the fund opened, onwards.
-    start = max((i for i, m in enumerate(everything) if m.at <= fund.created_at), default=0)
-    series = everything[start:]
-    nav_series = [(m.at, services.fund_nav(fund, m.at)) for m in series[-60:]]
+    shown = charts.period(range_key, first=fund.created_at, end=moment)
     return {
         "fund": fund,
         "nav": services.fund_nav(fund, moment),
         "value": services.fund_value(fund, moment).quantize(Decimal(1)),
         "copyrights": copyrights,
         "holders": Holding.objects.filter(fund=fund, held__gt=0).count(),
-        "mcpi_chart": chart([(m.at, m.value) for m in series]),
-        "nav_chart": chart(nav_series),
+        "period": shown,
+        **fund_charts(fund=fund, shown=shown),
     }
 
 
-def chart(points, width: int = 600, height: int = 160) -> dict | None:
-    """Server-rendered SVG polyline for (moment, value) points."""
-    if len(points) < 2:
-        return None
-    values = [Decimal(v) for _, v in points]
-    low, high = min(values), max(values)
-    span = (high - low) or Decimal(1)
-    step = Decimal(width) / (len(points) - 1)
-    pad = Decimal(6)  # keep the line's stroke inside the box at the lowest and highest values
-    coords = " ".join(
-        f"{float(step * i):.1f},{float(height - pad - (v - low) * (height - 2 * pad) / span):.1f}"
-        for i, v in enumerate(values)
-    )
+def fund_charts(*, fund: Fund, shown: charts.Period) -> dict:
+    """The NAV as it was (the fund's cash, shares and copyrights then, at the MCPI then) at the
+    range's start, at each MCPI value in it and now, and the MCPI itself: two charts with the
+    same bounds and the same plot width."""
+    series = replay.mcpi_between(shown.start, shown.end)
+    # The value in effect when the range starts is drawn at its start.
+    mcpi_points = charts.thin([charts.Point(max(at, shown.start), value) for at, value in series])
+    moments = sorted({shown.start, shown.end, *(p.at for p in mcpi_points)})
+    moments = [p.at for p in charts.thin([charts.Point(at, 0) for at in moments])]
+    states = replay.fund_states(fund_ids=[fund.pk], moments=moments, mcpi=series)
+    nav_points = [
+        charts.Point(at, state.nav(fund.pk, at)) for at, state in zip(moments, states, strict=True)
+    ]
+    room = max(charts.room_for(nav_points, "nav"), charts.room_for(mcpi_points, "index"))
+    bounds = {"start": shown.start, "end": shown.end, "room": room}
     return {
-        "points": coords,
-        "width": width,
-        "height": height,
-        "low": low,
-        "high": high,
-        "first": points[0][0],
-        "last": points[-1][0],
+        "nav_chart": charts.build(nav_points, label="NAV", kind="nav", **bounds),
+        "mcpi_chart": charts.build(mcpi_points, label="MCPI", kind="index", **bounds),
     }
+
+
+VALUE_SECONDS = 600  # how long a past moment's total is kept (a write dated in the past is rare)
+VALUE_SETTLED = timedelta(minutes=5)  # moments closer to now may still see writes committing
+
+
+def portfolio_chart(
+    *, investor: Investor, since: datetime | None, portfolio: Portfolio, range_key: str | None
+) -> tuple[charts.Chart | None, charts.Period | None]:
+    """The investor's total (cash, and holdings valued as the portfolio values them) over the
+    range, from when the account opened (``since``) at most, up to the portfolio's moment (now,
+    or the past moment shown): the total at up to sixty moments on a round grid, each rebuilt
+    from the postings as time travel rebuilds one (``replay.portfolio_states``: a fixed number of
+    statements for all of them) and kept a while, and the portfolio's own total last."""
+    end = portfolio.moment
+    if since is None or since > end:
+        return None, None
+    shown = charts.period(range_key, first=since, end=end)
+    moments = ([since] if shown.start == since else []) + charts.grid(shown.start, end)
+    keys = {at: f"investments:value:{investor.pk}:{at.timestamp()}" for at in moments}
+    known = cache.get_many(list(keys.values())) if keys else {}
+    missing = [at for at in moments if keys[at] not in known]
+    if missing:
+        states = replay.portfolio_states(investor_id=investor.pk, moments=missing)
+        worked = {
+            at: portfolio_from_state(state, investor.pk, at).total
+            for at, state in zip(missing, states, strict=True)
+        }
+        settled = timezone.now() - VALUE_SETTLED
+        cache.set_many({keys[at]: v for at, v in worked.items() if at <= settled}, VALUE_SECONDS)
+        known.update({keys[at]: v for at, v in worked.items()})
+    points = [charts.Point(at, known[keys[at]]) for at in moments]
+    points.append(charts.Point(end, portfolio.total))
+    label = gettext("Total value")
+    return charts.build(points, label=label, start=shown.start, end=end), shown
 
 
 # "My history" in words: the payload's fields fill the braces (translators keep them as they are).
@@ -355,12 +385,12 @@ BOOK_SECONDS = 300  # a book the matcher has moved on from is never read again: 
 
 
 def _book(fund: Fund) -> dict:
-    """The fund's price levels, latest trades and price chart. Only the fund's matcher changes
-    them, and each batch it writes gives the fund's checkpoint a new random ``version``: cached
-    under that version, they are read from the tables once per batch, not once per page (the
-    page polls every two seconds), and never shown stale."""
+    """The fund's price levels and latest trades (the price chart's too). Only the fund's
+    matcher changes them, and each batch it writes gives the fund's checkpoint a new random
+    ``version``: cached under that version, they are read from the tables once per batch, not
+    once per page (the page polls every two seconds), and never shown stale."""
     version = select_rows(MatcherCheckpoint, ["version"], where={"fund_id": fund.pk})
-    key = f"investments:book:{fund.pk}:{version[0][0]}" if version else None  # None: no order yet
+    key = f"investments:book2:{fund.pk}:{version[0][0]}" if version else None  # None: no order yet
     if key and (book := cache.get(key)) is not None:
         return book
     levels = (
@@ -374,7 +404,8 @@ def _book(fund: Fund) -> dict:
         "asks": [lv for lv in levels if lv["side"] == "sell"],
         "bids": [lv for lv in levels if lv["side"] == "buy"],
         "trades": latest[:20],
-        "price_chart": chart([(t.executed_at, t.price) for t in latest[::-1]]),
+        # The chart's labels are in the reader's language: it is drawn per page from these.
+        "chart_trades": [(t.executed_at, t.price, t.quantity) for t in latest[::-1]],
     }
     if key:
         cache.set(key, book, BOOK_SECONDS)
@@ -448,7 +479,9 @@ def order_facts(*, fund: Fund, investor: Investor | None, row=...) -> dict:
     }
 
 
-def market_page(*, fund: Fund, investor: Investor | None) -> dict:
+def market_page(*, fund: Fund, investor: Investor | None, with_chart: bool = True) -> dict:
+    """The market page's figures; ``with_chart``: and its price and volume chart (the polled
+    parts leave it out)."""
     row = Market.objects.filter(fund=fund).first()
     open_orders = Order.objects.filter(fund=fund, status=Order.Status.OPEN)
     book = _book(fund)
@@ -459,6 +492,11 @@ def market_page(*, fund: Fund, investor: Investor | None) -> dict:
         change = (Decimal(last - previous) * 100 / previous).quantize(Decimal("0.01"))
     today = timezone.localdate()
     facts = order_facts(fund=fund, investor=investor, row=row)
+    price_chart = None
+    if with_chart:
+        points, step, start, end = charts.buckets(book["chart_trades"])
+        label = gettext("Trade price")
+        price_chart = charts.build(points, label=label, start=start, end=end, step=step)
     return {
         "fund": fund,
         "market": row,
@@ -467,6 +505,7 @@ def market_page(*, fund: Fund, investor: Investor | None) -> dict:
         "change": change,
         "day_value": row.day_value if row and row.day == today else 0,
         **book,
+        "price_chart": price_chart,
         "mine": list(open_orders.filter(investor=investor)) if investor else [],
         "halted_until": circuit.halted_until(),
         "order_facts": facts,

@@ -37,7 +37,8 @@ def index(request):
 
 def fund_detail(request, fund_id: int):
     fund = get_object_or_404(Fund.objects.prefetch_related("copyrights"), pk=fund_id)
-    return render(request, "investments/fund_detail.html", selectors.fund_detail(fund=fund))
+    context = selectors.fund_detail(fund=fund, range_key=request.GET.get("range"))
+    return render(request, "investments/fund_detail.html", context)
 
 
 def _investor(request) -> Investor:
@@ -50,16 +51,23 @@ def _investor(request) -> Investor:
 def portfolio(request):
     investor = _investor(request)
     since = selectors.opened_at(investor)
-    form = MomentForm(request.GET or None, since=since)
+    # ?range= alone (the chart's links) is no moment asked for.
+    form = MomentForm(request.GET if "at" in request.GET else None, since=since)
     at = form.cleaned_data["at"] if form.is_bound and form.is_valid() else None
     status = 400 if form.is_bound and not form.is_valid() else 200
+    portfolio = selectors.portfolio(investor=investor, at=at)
+    chart, shown = selectors.portfolio_chart(
+        investor=investor, since=since, portfolio=portfolio, range_key=request.GET.get("range")
+    )
     return render(
         request,
         "investments/portfolio.html",
         {
-            "portfolio": selectors.portfolio(investor=investor, at=at),
+            "portfolio": portfolio,
             "past": at is not None,
             "form": form if form.is_bound else MomentForm(since=since),
+            "chart": chart,
+            "period": shown,
         },
         status=status,
     )
@@ -184,8 +192,8 @@ def _viewer(request) -> Investor | None:
     return Investor.objects.filter(user=request.user).first()
 
 
-def _market_context(request, fund, form=None, **extra):
-    context = selectors.market_page(fund=fund, investor=_viewer(request))
+def _market_context(request, fund, form=None, with_chart=True, **extra):
+    context = selectors.market_page(fund=fund, investor=_viewer(request), with_chart=with_chart)
     if form is not None:
         facts = context["order_facts"]
         form.describe(facts)
@@ -239,7 +247,8 @@ def order_quote(request, fund_id: int):
 def market_part(request, fund_id: int, part: str):
     """The book or my open orders alone, polled by HTMX every two seconds."""
     fund = get_object_or_404(Fund, pk=fund_id)
-    return render(request, f"investments/market.html#{part}", _market_context(request, fund))
+    context = _market_context(request, fund, with_chart=False)
+    return render(request, f"investments/market.html#{part}", context)
 
 
 def _market_refusal(request, fund, form, cancel_error=None):

@@ -62,6 +62,47 @@ def fund_with_copyright(*, staff=None, name="K-Pop Classics", base_price=10_000)
     return services.create_fund(actor=staff, name=name, base_price=base_price)
 
 
+def fund_with_history(*, days: int = 200, username: str | None = None):
+    """A fund opened ``days`` ago with a history to chart: a weekly MCPI from the day before,
+    an investor who deposited and subscribed at the start, a copyright bought two days in, a
+    royalty distributed at 60% of the way and a redemption at 75%. Returns the fund, the
+    investor (``person``), the staff member and the moment the fund opened."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from investments import services
+
+    staff = StaffFactory()
+    opened = timezone.now() - dt.timedelta(days=days)
+    for week in range(days // 7 + 1):
+        at = opened - dt.timedelta(days=1) + dt.timedelta(weeks=week)
+        services.record_mcpi(actor=staff, at=at, value=100 + week)
+    person = UserFactory(**({"username": username} if username else {}))
+    services.register_investor(user=person, at=opened - dt.timedelta(hours=2))
+    services.deposit(user=person, amount=2_000_000, at=opened - dt.timedelta(hours=1))
+    fund = services.create_fund(actor=staff, name="Seoul Ballads", base_price=10_000, at=opened)
+    subscribed = opened + dt.timedelta(hours=1)
+    services.subscribe(user=person, fund_id=fund.pk, amount=1_000_000, at=subscribed)
+    services.acquire_copyright(
+        actor=staff,
+        fund_id=fund.pk,
+        code="K1",
+        registration_number="C-1",
+        music_id="M1",
+        title="Spring Day",
+        artist="Sunny Hill",
+        price=600_000,
+        at=opened + dt.timedelta(days=2),
+    )
+    royalty = opened + dt.timedelta(days=days * 0.6)
+    services.record_royalty(actor=staff, fund_id=fund.pk, amount=50_000, at=royalty)
+    services.distribute_royalties(at=royalty + dt.timedelta(hours=1))
+    redeemed = opened + dt.timedelta(days=days * 0.75)
+    services.redeem(user=person, fund_id=fund.pk, shares=3, at=redeemed)
+    return {"fund": fund, "person": person, "staff": staff, "opened": opened}
+
+
 # --- Board ---------------------------------------------------------------------------------------
 
 

@@ -208,7 +208,8 @@ def test_portfolio_costs_the_same_queries_with_more_holdings(
     for n in range(4):
         fund = fund_with_copyright(name=f"Fund {n}", base_price=100)
         services.subscribe(user=user, fund_id=fund.pk, amount=1_000)
-    with django_assert_max_num_queries(10):  # + one read of the funds' market rows
+    # + one read of the funds' market rows; + six for the value chart's sixty moments
+    with django_assert_max_num_queries(16):
         response = user_client.get(reverse("investments:portfolio"))
     assert len(response.context["portfolio"].holdings) == 4
 
