@@ -416,6 +416,7 @@ class Chart:
     volume_top: float | None = None
     volume_bottom: float | None = None
     volume_label: str = ""
+    change_name: str = ""  # what the change is, when it is not plain (a total's gain)
     band_bottom: float = 0.0  # where the hover regions end: under the volume bars, if any
     font: int = FONT
 
@@ -467,12 +468,15 @@ def build(
     end: datetime | None = None,
     step: tuple[str, int] | None = None,
     room: float | None = None,
+    flows=None,
 ) -> Chart | None:
     """The chart of ``points`` (oldest first; a ``volume`` on them draws volume bars) over
     ``start``..``end`` (the points' own span when not given). ``kind`` says how values read:
     ``won`` (prices, totals), ``nav`` (a NAV per share, 10,857.15원) or ``index`` (the MCPI).
     ``step``: the period each point stands for (volume buckets); ``room``: the value axis's
-    width at least (``room_for``). None when there is no point."""
+    width at least (``room_for``); ``flows``: money the owner put in (or, negative, took out)
+    over the range — a total's change is then its gain, flows left out, in won and as a share
+    of what it started with plus what was put in. None when there is no point."""
     points = list(points)
     if not points:
         return None
@@ -508,7 +512,7 @@ def build(
 
     first, last = points[0], points[-1]
     last_label = _point_label(kind, last.value)
-    change_label = _change(kind, first.value, last.value)
+    change_label = _change(kind, first.value, last.value, flows)
     with_time = seconds <= 7 * 86400 or (step is not None and SECONDS[step[0]] * step[1] < 86400)
     tag_height = FONT * 1.45
     chart = Chart(
@@ -524,7 +528,7 @@ def build(
         bottom=bottom,
         line=line,
         area=area,
-        direction=direction(first.value, last.value),
+        direction=direction(first.value, Decimal(last.value) - (flows or 0)),
         first_label=_point_label(kind, first.value),
         last_label=last_label,
         change_label=change_label,
@@ -544,6 +548,7 @@ def build(
         rows=[],
         points=len(points),
         band_bottom=bottom,
+        change_name=gettext("Gain") if flows is not None else "",
     )
     if has_volume:
         _add_volume(chart, points, xs, step, seconds)
@@ -613,9 +618,17 @@ def _add_read_outs(chart: Chart, points, xs, step, with_time: bool) -> None:
     chart.rows.reverse()
 
 
-def _change(kind: str, first, last) -> str:
-    """The change over the range: a percentage, or the difference when it started at zero."""
+def _change(kind: str, first, last, flows=None) -> str:
+    """The change over the range: a percentage, or the difference when it started at zero; with
+    ``flows`` (see ``build``), the gain in won and its percentage."""
     first, last = Decimal(first), Decimal(last)
+    if flows is not None:
+        gain, base = last - first - flows, first + max(flows, 0)
+        return (
+            f"{formatting.signed_won(gain)} ({formatting.percent(gain * 100 / base)})"
+            if base
+            else formatting.signed_won(gain)
+        )
     if first:
         return formatting.percent((last - first) * 100 / first)
     if kind == "index":

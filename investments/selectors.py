@@ -223,7 +223,20 @@ def portfolio_chart(
     points = [charts.Point(at, known[keys[at]]) for at in moments]
     points.append(charts.Point(end, portfolio.total))
     label = gettext("Total value")
-    return charts.build(points, label=label, start=shown.start, end=end), shown
+    flows = net_deposits(investor_id=investor.pk, after=points[0].at, until=end)
+    return charts.build(points, label=label, start=shown.start, end=end, flows=flows), shown
+
+
+def net_deposits(*, investor_id: int, after: datetime, until: datetime) -> int:
+    """What the investor deposited less what they withdrew after ``after`` up to ``until``:
+    money moved in or out, which no chart counts as a gain."""
+    moved = Event.objects.filter(
+        stream=events.investor_stream(investor_id),
+        type__in=[events.CASH_DEPOSITED, events.CASH_WITHDRAWN],
+        occurred_at__gt=after,
+        occurred_at__lte=until,
+    ).values_list("type", "payload")
+    return sum(p["amount"] if t == events.CASH_DEPOSITED else -p["amount"] for t, p in moved)
 
 
 # "My history" in words: the payload's fields fill the braces (translators keep them as they are).

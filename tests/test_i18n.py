@@ -20,8 +20,6 @@ from tests.factories import (
     StaffFactory,
     SubCategoryFactory,
     UserFactory,
-    fund_with_copyright,
-    investor_with_cash,
     make_comment,
     make_post,
 )
@@ -193,11 +191,21 @@ def build_korean_world():
     comment = make_comment(post=post, author=reader, content="축하해요!")
     make_comment(post=post, author=author, content="고마워요.")
 
+    # A fund with four months behind it, so its charts and the buyer's portfolio chart have a
+    # history to draw: a weekly MCPI, subscriptions at the start, a copyright, a royalty.
     now = timezone.now()
-    fund = fund_with_copyright(staff=staff, name="케이팝 명곡 펀드", base_price=10_000)
+    opened = now - dt.timedelta(days=120)
+    for week in range(18):
+        value = 100 + week % 5 + week // 3  # a rise with small dips
+        money.record_mcpi(actor=staff, at=opened - dt.timedelta(days=1, weeks=-week), value=value)
     money.record_mcpi(actor=staff, at=now - dt.timedelta(hours=2), value="104")
-    seller = investor_with_cash(2_000_000, username="박민수")
-    money.subscribe(user=seller, fund_id=fund.pk, amount=1_000_000)
+    fund = money.create_fund(actor=staff, name="케이팝 명곡 펀드", base_price=10_000, at=opened)
+    seller = UserFactory(username="박민수")
+    buyer = UserFactory(username="최지우")
+    for person, amount in ((seller, 1_000_000), (buyer, 200_000)):
+        money.register_investor(user=person, at=opened - dt.timedelta(hours=2))
+        money.deposit(user=person, amount=amount, at=opened - dt.timedelta(hours=1))
+        money.subscribe(user=person, fund_id=fund.pk, amount=amount, at=opened)
     money.acquire_copyright(
         actor=staff,
         fund_id=fund.pk,
@@ -207,10 +215,12 @@ def build_korean_world():
         title="봄날",
         artist="방탄소년단",
         price=300_000,
+        at=opened + dt.timedelta(days=2),
     )
-    buyer = UserFactory(username="최지우")
-    money.register_investor(user=buyer)
-    money.deposit(user=buyer, amount=500_000)
+    royalty = opened + dt.timedelta(days=70)
+    money.record_royalty(actor=staff, fund_id=fund.pk, amount=40_000, at=royalty)
+    money.distribute_royalties(at=royalty + dt.timedelta(hours=1))
+    money.deposit(user=buyer, amount=500_000, at=now - dt.timedelta(days=3))
     market.place_order(user=seller, fund_id=fund.pk, side="sell", price=10_000, quantity=5)
     market.place_order(user=buyer, fund_id=fund.pk, side="buy", price=10_000, quantity=3)
     market.place_order(user=buyer, fund_id=fund.pk, side="buy", price=9_900, quantity=2)

@@ -395,3 +395,26 @@ def test_the_charts_speak_korean(client, history):
     assert ">3개월<" in html
     title = re.search(r"<title>([^<]*)</title>", html.split('class="chart-hits"')[1]).group(1)
     assert re.fullmatch(r"\d{4}년 \d+월 \d+일: [\d,.]+원", title)
+
+
+def test_a_total_s_change_is_its_gain_not_the_money_put_in():
+    series = _series(1_000, 3_050, 3_100)  # 2,000 deposited on the way, 100 gained
+    chart = charts.build(series, label="Total value", flows=2_000)
+    assert chart.change_label == "+₩100 (+3.33%)"  # of the 1,000 it started with and 2,000 put in
+    assert chart.direction == "up"
+    lost = charts.build(_series(1_000, 1_800), label="Total value", flows=900)
+    assert (lost.change_label, lost.direction) == ("−₩100 (−5.26%)", "down")
+    opened = charts.build(_series(0, 0, 480), label="Total value", flows=500)
+    assert opened.change_label == "−₩20 (−4.00%)"
+
+
+def test_the_portfolio_chart_leaves_deposits_out_of_its_change(client, history):
+    person = history["person"]
+    client.force_login(person)
+    url = reverse("investments:portfolio")
+    before = client.get(url, {"range": "1m"}).context["chart"]
+    services.deposit(user=person, amount=500_000)
+    after = client.get(url, {"range": "1m"}).context["chart"]
+    assert after.last_label != before.last_label  # the deposit is in the total …
+    gain = before.change_label.split(" (")[0]
+    assert gain != "₩0" and after.change_label.split(" (")[0] == gain  # … and not in its gain
