@@ -403,9 +403,9 @@ def test_a_total_s_change_is_its_gain_not_the_money_put_in():
     assert chart.change_label == "+₩100 (+3.33%)"  # of the 1,000 it started with and 2,000 put in
     assert chart.direction == "up"
     lost = charts.build(_series(1_000, 1_800), label="Total value", flows=900)
-    assert (lost.change_label, lost.direction) == ("−₩100 (−5.26%)", "down")
+    assert (lost.change_label, lost.direction) == ("\u2212₩100 (\u22125.26%)", "down")
     opened = charts.build(_series(0, 0, 480), label="Total value", flows=500)
-    assert opened.change_label == "−₩20 (−4.00%)"
+    assert opened.change_label == "\u2212₩20 (\u22124.00%)"
 
 
 def test_the_portfolio_chart_leaves_deposits_out_of_its_change(client, history):
