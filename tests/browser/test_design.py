@@ -73,9 +73,10 @@ def _pages(w) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("language", ["ko", "en"])
 @pytest.mark.parametrize("device", list(WIDTHS))
 def test_every_main_page_fits_the_screen_and_speaks_the_language(
-    browser: Browser, live_server, world, language, device
+    browser: Browser, korean_browser: Browser, live_server, world, language, device
 ):
     width = WIDTHS[device]
+    browser = korean_browser if language == "ko" else browser
     context = browser.new_context(
         locale="ko-KR" if language == "ko" else "en-US",
         viewport={"width": width, "height": 900},
