@@ -481,12 +481,11 @@ class Data:
         return requests, note + " (a word of a recent title: common in the seeded text)", target
 
     def board_search_deep(self):
-        requests, note, target, _ = self._list(q=self._keyword(), page=DEEP_PAGE)
-        from board.selectors import SEARCH_COUNT_CAP
+        from board.selectors import PAGE_SIZE, SEARCH_COUNT_CAP
 
-        note += (
-            f", page {DEEP_PAGE:,} (a search lists ≤ {SEARCH_COUNT_CAP:,} matches: its last page)"
-        )
+        last = SEARCH_COUNT_CAP // PAGE_SIZE  # a search lists at most this many pages
+        requests, note, target, _ = self._list(q=self._keyword(), page=last)
+        note += f", page {last:,}: its last (a search lists ≤ {SEARCH_COUNT_CAP:,} matches)"
         return requests, note, target
 
     def _two_words(self) -> str:

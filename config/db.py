@@ -134,19 +134,23 @@ def insert_rows(
             # million-row rebuild's time); whole numbers, the bulk of these rows, need none.
             literal = connection.connection.literal
             encoding = connection.connection.encoding
-            # The short strings of these rows repeat (event types, streams, sides, statuses).
-            short: dict[str, str] = {}
+            # The short strings of these rows repeat (event types, streams, sides, statuses), and
+            # so do their moments (a batch's rows share a few): each is quoted once.
+            short: dict[object, str] = {}
 
             def value(v) -> str:
-                if type(v) is int:
+                kind = type(v)
+                if kind is int:
                     return str(v)
                 if v is None:
                     return "NULL"
-                if type(v) is datetime and v.tzinfo is None:
-                    return f"'{v}'"  # digits and separators only: nothing to escape
-                if type(v) is str and len(v) <= 24:
+                moment = kind is datetime and v.tzinfo is None
+                if moment or (kind is str and len(v) <= 24):
                     if (quoted := short.get(v)) is None:
-                        quoted = short[v] = literal(v).decode(encoding)
+                        # A naive moment is digits and separators only: nothing to escape.
+                        quoted = f"'{v}'" if moment else literal(v).decode(encoding)
+                        if len(short) < 10_000:  # a rebuild's million moments are not kept
+                            short[v] = quoted
                     return quoted
                 return literal(v).decode(encoding)
 

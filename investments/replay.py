@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from operator import itemgetter
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q, Subquery, Sum
 from django.utils import timezone
@@ -108,18 +109,56 @@ def portfolio_state(*, investor_id: int, until: datetime) -> State:
     return state
 
 
-def portfolio_states(*, investor_id: int, moments: Sequence[datetime]) -> list[State]:
+def portfolio_states(
+    *, investor_id: int, moments: Sequence[datetime], settled: datetime | None = None
+) -> list[State]:
     """``portfolio_state`` at each of ``moments`` (ascending): a portfolio's value over time, for
     its chart. A fixed number of statements however many moments — each one's sums are read
     once, grouped by the moment they come before, and added up here — so sixty moments cost
-    about what one does."""
+    about what one does. The funds' figures at the moments up to ``settled`` (sums and last
+    prices: the same for every investor) are kept a while (``FUND_FIGURES_SECONDS``): the charts
+    of everyone holding a fund share them, as their moments are on one round grid."""
     moments = list(moments)
     if not moments:
         return []
     states = [_holder_state(investor_id, sums) for sums in _holder_sums_at(investor_id, moments)]
     fund_ids = sorted({fund_id for state in states for _, fund_id in state.holdings})
-    _fill_funds_at(states, fund_ids, moments, prices=True)
+    _fill_funds_at(states, fund_ids, moments, prices=True, settled=settled)
     return states
+
+
+FUND_FIGURES_SECONDS = 600
+
+
+def _fund_figures_at(fund_ids, moments, *, prices: bool, settled: datetime | None):
+    """The funds' sums (``_fund_totals_at``) and last prices (``_last_prices_at``) at each of
+    ``moments``; those of moments up to ``settled`` from the cache when it has them, and kept
+    there when it had not."""
+
+    def key(fund_id: int, moment: datetime) -> str:
+        return f"investments:fund-at:{fund_id}:{moment.timestamp()}:{int(prices)}"
+
+    kept = cache.get_many(
+        [key(f, m) for m in moments if settled and m <= settled for f in fund_ids]
+    )
+    todo = [m for m in moments if any(key(f, m) not in kept for f in fund_ids)]
+    if todo:
+        totals = _fund_totals_at(fund_ids, todo)
+        last = _last_prices_at(fund_ids, todo) if prices else [{} for _ in todo]
+        worked, keep = {}, {}
+        for m, total, price in zip(todo, totals, last, strict=True):
+            for f in fund_ids:
+                worked[key(f, m)] = (total.get(f), price.get(f))
+                if settled and m <= settled:
+                    keep[key(f, m)] = worked[key(f, m)]
+        cache.set_many(keep, FUND_FIGURES_SECONDS)
+        kept.update(worked)
+    figures = [[kept[key(f, m)] for f in fund_ids] for m in moments]
+    totals = [
+        {f: t for f, (t, _) in zip(fund_ids, r, strict=True) if t is not None} for r in figures
+    ]
+    last = [{f: p for f, (_, p) in zip(fund_ids, r, strict=True) if p is not None} for r in figures]
+    return totals, last
 
 
 def fund_states(*, fund_ids: list[int], moments: Sequence[datetime], mcpi=None) -> list[State]:
@@ -186,11 +225,11 @@ def _fill_funds(state: State, funds, totals, prices, owned, mcpi) -> None:
         state.mcpi[mcpi[0].isoformat()] = mcpi[1]
 
 
-def _fill_funds_at(states, fund_ids, moments, *, prices: bool, mcpi=None) -> None:
-    """``_fill_funds`` for each state at its moment, the funds' figures read for all at once."""
+def _fill_funds_at(states, fund_ids, moments, *, prices: bool, mcpi=None, settled=None) -> None:
+    """``_fill_funds`` for each state at its moment, the funds' figures read for all at once
+    (``_fund_figures_at``)."""
     funds = _funds(fund_ids)
-    totals = _fund_totals_at(fund_ids, moments)
-    last_prices = _last_prices_at(fund_ids, moments) if prices else [{} for _ in moments]
+    totals, last_prices = _fund_figures_at(fund_ids, moments, prices=prices, settled=settled)
     owned = Copyright.objects.filter(fund_id__in=fund_ids, acquired_at__lte=moments[-1])
     owned = list(owned.values_list("acquired_at", "pk", "fund_id", "price", "mcpi_at_acquisition"))
     series = mcpi if mcpi is not None else mcpi_between(moments[0], moments[-1])

@@ -212,12 +212,12 @@ def portfolio_chart(
     known = cache.get_many(list(keys.values())) if keys else {}
     missing = [at for at in moments if keys[at] not in known]
     if missing:
-        states = replay.portfolio_states(investor_id=investor.pk, moments=missing)
+        settled = timezone.now() - VALUE_SETTLED
+        states = replay.portfolio_states(investor_id=investor.pk, moments=missing, settled=settled)
         worked = {
             at: portfolio_from_state(state, investor.pk, at).total
             for at, state in zip(missing, states, strict=True)
         }
-        settled = timezone.now() - VALUE_SETTLED
         cache.set_many({keys[at]: v for at, v in worked.items() if at <= settled}, VALUE_SECONDS)
         known.update({keys[at]: v for at, v in worked.items()})
     points = [charts.Point(at, known[keys[at]]) for at in moments]

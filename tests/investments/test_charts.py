@@ -259,6 +259,30 @@ def test_portfolio_states_are_time_travel_at_each_moment(history):
         )
 
 
+def test_holders_of_one_fund_share_its_figures_at_settled_moments(history):
+    fund, opened = history["fund"], history["opened"]
+    other = investor_with_cash(100_000)
+    services.subscribe(user=other, fund_id=fund.pk, amount=50_000, at=opened + dt.timedelta(days=9))
+    moments = charts.grid(opened, timezone.now())
+    settled = timezone.now() - dt.timedelta(minutes=5)
+    mine = history["person"].investor.pk
+    replay.portfolio_states(investor_id=mine, moments=moments, settled=settled)  # keeps them
+    theirs = other.investor.pk
+    with CaptureQueriesContext(connection) as alone:
+        fresh = replay.portfolio_states(investor_id=theirs, moments=moments)
+    with CaptureQueriesContext(connection) as shared:
+        kept = replay.portfolio_states(investor_id=theirs, moments=moments, settled=settled)
+    assert len(shared) == len(alone) - 2  # the fund's sums and last prices were kept
+    assert [
+        selectors.portfolio_from_state(state, theirs, at).total
+        for at, state in zip(moments, kept, strict=True)
+    ] == [
+        selectors.portfolio_from_state(state, theirs, at).total
+        for at, state in zip(moments, fresh, strict=True)
+    ]
+    assert kept[-1].funds[fund.pk]["shares"] > 0
+
+
 def test_the_fund_page_draws_nav_and_mcpi_over_the_same_range(client, history):
     page = client.get(reverse("investments:fund", args=[history["fund"].pk]), {"range": "1m"})
     assert page.status_code == 200
