@@ -134,9 +134,10 @@ def insert_rows(
             # million-row rebuild's time); whole numbers, the bulk of these rows, need none.
             literal = connection.connection.literal
             encoding = connection.connection.encoding
-            # The short strings of these rows repeat (event types, streams, sides, statuses), and
-            # so do their moments (a batch's rows share a few): each is quoted once.
-            short: dict[object, str] = {}
+            # The short strings of these rows repeat (event types, streams, sides, statuses): each
+            # is quoted once. So are moments in a row (a batch's rows share one).
+            short: dict[str, str] = {}
+            last: list = [None, ""]  # the last moment quoted, and its quoted form
 
             def value(v) -> str:
                 kind = type(v)
@@ -144,13 +145,13 @@ def insert_rows(
                     return str(v)
                 if v is None:
                     return "NULL"
-                moment = kind is datetime and v.tzinfo is None
-                if moment or (kind is str and len(v) <= 24):
+                if kind is datetime and v.tzinfo is None:
+                    if v != last[0]:  # digits and separators only: nothing to escape
+                        last[:] = v, f"'{v}'"
+                    return last[1]
+                if kind is str and len(v) <= 24:
                     if (quoted := short.get(v)) is None:
-                        # A naive moment is digits and separators only: nothing to escape.
-                        quoted = f"'{v}'" if moment else literal(v).decode(encoding)
-                        if len(short) < 10_000:  # a rebuild's million moments are not kept
-                            short[v] = quoted
+                        quoted = short[v] = literal(v).decode(encoding)
                     return quoted
                 return literal(v).decode(encoding)
 
