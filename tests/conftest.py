@@ -124,7 +124,7 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(scope="session")
 def korean_browser(browser_type, browser_type_launch_args):
     """Chromium as a Korean person runs it: what the browser draws itself (a date field's
-    연도-월-일) is Korean too, not only the pages."""
+    연도. 월. 일.) is Korean too, not only the pages."""
     korean = {**os.environ, "LANGUAGE": "ko", "LANG": "ko_KR.UTF-8"}  # needs chromium-l10n
     browser = browser_type.launch(**browser_type_launch_args, env=korean)
     yield browser
