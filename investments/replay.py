@@ -16,6 +16,7 @@ from django.utils import timezone
 from config.db import raw_rows
 
 from . import eventstore, projections
+from .domain import rules
 from .domain.state import State
 from .models import (
     Copyright,
@@ -109,60 +110,66 @@ def portfolio_state(*, investor_id: int, until: datetime) -> State:
     return state
 
 
-def portfolio_states(
+def portfolio_totals(
     *, investor_id: int, moments: Sequence[datetime], settled: datetime | None = None
-) -> list[State]:
-    """``portfolio_state`` at each of ``moments`` (ascending): a portfolio's value over time, for
-    its chart. A fixed number of statements however many moments — each one's sums are read
-    once, grouped by the moment they come before, and added up here — so sixty moments cost
-    about what one does. The funds' figures at the moments up to ``settled`` (sums and last
-    prices: the same for every investor) are kept a while (``FUND_FIGURES_SECONDS``): the charts
-    of everyone holding a fund share them, as their moments are on one round grid."""
+) -> list[int]:
+    """The investor's total at each of ``moments`` (ascending) — cash, and each holding valued
+    as a portfolio values it (``rules.holding_value``) — for the portfolio chart: what time
+    travel (``portfolio_state``) gives at each, without building a state per moment. The
+    investor's own sums are one statement; the funds' prices then (``fund_prices_at``) are
+    everyone's, kept for the moments up to ``settled``."""
     moments = list(moments)
-    if not moments:
-        return []
-    states = [_holder_state(investor_id, sums) for sums in _holder_sums_at(investor_id, moments)]
-    fund_ids = sorted({fund_id for state in states for _, fund_id in state.holdings})
-    _fill_funds_at(states, fund_ids, moments, prices=True, settled=settled)
-    return states
+    sums = _holder_sums_at(investor_id, moments) if moments else []
+    fund_ids = sorted({row[0] for rows in sums for row in rows if row[0] is not None})
+    prices = fund_prices_at(fund_ids, moments, settled=settled) if fund_ids else []
+    totals = []
+    for k, rows in enumerate(sums):
+        total = 0
+        for fund_id, available, reserved, held, held_reserved, _ in rows:
+            if fund_id is None:
+                total += available + reserved
+            elif held + held_reserved:
+                total += rules.holding_value(held + held_reserved, *prices[k][fund_id])
+        totals.append(total)
+    return totals
 
 
-FUND_FIGURES_SECONDS = 600
+FUND_PRICES_SECONDS = 600
 
 
-def _fund_figures_at(fund_ids, moments, *, prices: bool, settled: datetime | None):
-    """The funds' sums (``_fund_totals_at``) and last prices (``_last_prices_at``) at each of
-    ``moments``; those of moments up to ``settled`` from the cache when it has them, and kept
-    there when it had not."""
+def fund_prices_at(
+    fund_ids: list[int], moments: Sequence[datetime], *, settled: datetime | None = None
+) -> list[dict[int, tuple[int | None, Decimal]]]:
+    """Each fund's ``(last trade price, NAV)`` at each of ``moments``: what a holding was valued
+    at then. The same for every investor, so a moment up to ``settled`` keeps every fund's pair
+    in the cache for ``FUND_PRICES_SECONDS`` (one entry per moment: the charts' moments are on
+    one round grid, shared by every holder), and a moment missing any of ``fund_ids`` is worked
+    out again for every fund."""
 
-    def key(fund_id: int, moment: datetime) -> str:
-        return f"investments:fund-at:{fund_id}:{moment.timestamp()}:{int(prices)}"
+    def key(moment: datetime) -> str:
+        return f"investments:fund-prices:{moment.timestamp()}"
 
-    kept = cache.get_many(
-        [key(f, m) for m in moments if settled and m <= settled for f in fund_ids]
-    )
-    todo = [m for m in moments if any(key(f, m) not in kept for f in fund_ids)]
+    wanted = [m for m in moments if settled and m <= settled]
+    kept = cache.get_many([key(m) for m in wanted]) if wanted else {}
+    todo = [m for m in moments if not set(fund_ids) <= kept.get(key(m), {}).keys()]
     if todo:
-        totals = _fund_totals_at(fund_ids, todo)
-        last = _last_prices_at(fund_ids, todo) if prices else [{} for _ in todo]
-        worked, keep = {}, {}
-        for m, total, price in zip(todo, totals, last, strict=True):
-            for f in fund_ids:
-                worked[key(f, m)] = (total.get(f), price.get(f))
-                if settled and m <= settled:
-                    keep[key(f, m)] = worked[key(f, m)]
-        cache.set_many(keep, FUND_FIGURES_SECONDS)
+        every = list(Fund.objects.order_by("pk").values_list("pk", flat=True))
+        states = [State() for _ in todo]
+        _fill_funds_at(states, every, todo, prices=True)
+        worked = {
+            key(m): {f: (state.markets[f]["last_price"], state.nav(f, m)) for f in every}
+            for m, state in zip(todo, states, strict=True)
+        }
+        cache.set_many(
+            {key(m): worked[key(m)] for m in todo if settled and m <= settled},
+            FUND_PRICES_SECONDS,
+        )
         kept.update(worked)
-    figures = [[kept[key(f, m)] for f in fund_ids] for m in moments]
-    totals = [
-        {f: t for f, (t, _) in zip(fund_ids, r, strict=True) if t is not None} for r in figures
-    ]
-    last = [{f: p for f, (_, p) in zip(fund_ids, r, strict=True) if p is not None} for r in figures]
-    return totals, last
+    return [kept[key(m)] for m in moments]
 
 
 def fund_states(*, fund_ids: list[int], moments: Sequence[datetime], mcpi=None) -> list[State]:
-    """What the funds' NAVs need at each of ``moments`` (ascending), as in ``portfolio_states``:
+    """What the funds' NAVs need at each of ``moments`` (ascending), as in ``portfolio_totals``:
     each fund's sums then, the copyrights it owned then and the MCPI then. ``mcpi``: the
     ``(at, value)`` series the moments fall in, when the caller has it already (oldest first,
     starting with the value in effect at the first moment)."""
@@ -225,11 +232,11 @@ def _fill_funds(state: State, funds, totals, prices, owned, mcpi) -> None:
         state.mcpi[mcpi[0].isoformat()] = mcpi[1]
 
 
-def _fill_funds_at(states, fund_ids, moments, *, prices: bool, mcpi=None, settled=None) -> None:
-    """``_fill_funds`` for each state at its moment, the funds' figures read for all at once
-    (``_fund_figures_at``)."""
+def _fill_funds_at(states, fund_ids, moments, *, prices: bool, mcpi=None) -> None:
+    """``_fill_funds`` for each state at its moment, the funds' figures read for all at once."""
     funds = _funds(fund_ids)
-    totals, last_prices = _fund_figures_at(fund_ids, moments, prices=prices, settled=settled)
+    totals = _fund_totals_at(fund_ids, moments)
+    last_prices = _last_prices_at(fund_ids, moments) if prices else [{} for _ in moments]
     owned = Copyright.objects.filter(fund_id__in=fund_ids, acquired_at__lte=moments[-1])
     owned = list(owned.values_list("acquired_at", "pk", "fund_id", "price", "mcpi_at_acquisition"))
     series = mcpi if mcpi is not None else mcpi_between(moments[0], moments[-1])

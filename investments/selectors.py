@@ -80,8 +80,7 @@ def portfolio_from_state(state: State, investor_id: int, moment: datetime) -> Po
             continue
         nav = state.nav(fund_id, moment)
         last = state.markets.get(fund_id, {}).get("last_price")
-        # Valuation = shares x current (last trade) price; the NAV until the fund first trades.
-        valuation = shares * last if last else rules.proceeds_of(shares, nav)
+        valuation = rules.holding_value(shares, last, nav)
         gain = valuation - h["cost_basis"]
         rows.append(
             HoldingRow(
@@ -201,7 +200,7 @@ def portfolio_chart(
     """The investor's total (cash, and holdings valued as the portfolio values them) over the
     range, from when the account opened (``since``) at most, up to the portfolio's moment (now,
     or the past moment shown): the total at up to sixty moments on a round grid, each rebuilt
-    from the postings as time travel rebuilds one (``replay.portfolio_states``: a fixed number of
+    from the postings as time travel rebuilds one (``replay.portfolio_totals``: a fixed number of
     statements for all of them) and kept a while, and the portfolio's own total last."""
     end = portfolio.moment
     if since is None or since > end:
@@ -213,11 +212,8 @@ def portfolio_chart(
     missing = [at for at in moments if keys[at] not in known]
     if missing:
         settled = timezone.now() - VALUE_SETTLED
-        states = replay.portfolio_states(investor_id=investor.pk, moments=missing, settled=settled)
-        worked = {
-            at: portfolio_from_state(state, investor.pk, at).total
-            for at, state in zip(missing, states, strict=True)
-        }
+        totals = replay.portfolio_totals(investor_id=investor.pk, moments=missing, settled=settled)
+        worked = dict(zip(missing, totals, strict=True))
         cache.set_many({keys[at]: v for at, v in worked.items() if at <= settled}, VALUE_SECONDS)
         known.update({keys[at]: v for at, v in worked.items()})
     points = [charts.Point(at, known[keys[at]]) for at in moments]

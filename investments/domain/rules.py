@@ -56,6 +56,12 @@ def proceeds_of(shares: int, nav: Decimal) -> int:
     return math.floor(Decimal(shares) * nav)
 
 
+def holding_value(shares: int, last_price: int | None, nav: Decimal) -> int:
+    """What a holding is worth: its shares at the last trade price, at the NAV until the fund
+    first trades."""
+    return shares * last_price if last_price else proceeds_of(shares, nav)
+
+
 def cost_released(*, cost_basis: int, shares_held: int, shares_leaving: int) -> int:
     """The cost basis that leaves a holding of ``shares_held`` with ``shares_leaving`` shares."""
     if shares_leaving >= shares_held:

@@ -237,50 +237,37 @@ def test_fund_states_give_the_nav_a_full_replay_gives(history):
         assert state.nav(fund.pk, moment) == replay.replay(until=moment).nav(fund.pk, moment)
 
 
-def test_portfolio_states_are_time_travel_at_each_moment(history):
+def test_portfolio_totals_are_time_travel_at_each_moment(history):
     person, fund = history["person"], history["fund"]
     buyer = investor_with_cash(100_000)
-    moment = history["opened"] + dt.timedelta(days=160)
+    traded = history["opened"] + dt.timedelta(days=160)
     market.place_order(
-        user=person, fund_id=fund.pk, side="sell", price=10_100, quantity=2, at=moment
+        user=person, fund_id=fund.pk, side="sell", price=10_300, quantity=2, at=traded
     )
-    market.place_order(user=buyer, fund_id=fund.pk, side="buy", price=10_100, quantity=2, at=moment)
-    investor = person.investor
+    market.place_order(user=buyer, fund_id=fund.pk, side="buy", price=10_300, quantity=2, at=traded)
     moments = charts.grid(history["opened"] - dt.timedelta(hours=2), timezone.now())
     assert 29 <= len(moments) <= 58
-    states = replay.portfolio_states(investor_id=investor.pk, moments=moments)
-    for at, state in zip(moments, states, strict=True):
-        got = selectors.portfolio_from_state(state, investor.pk, at)
-        want = selectors.portfolio(investor=investor, at=at)
-        assert (got.total, got.valuation, got.available) == (
-            want.total,
-            want.valuation,
-            want.available,
-        )
+    for investor in (person.investor, buyer.investor):
+        assert replay.portfolio_totals(investor_id=investor.pk, moments=moments) == [
+            selectors.portfolio(investor=investor, at=at).total for at in moments
+        ]
 
 
-def test_holders_of_one_fund_share_its_figures_at_settled_moments(history):
+def test_holders_of_one_fund_share_its_prices_at_settled_moments(history):
     fund, opened = history["fund"], history["opened"]
     other = investor_with_cash(100_000)
     services.subscribe(user=other, fund_id=fund.pk, amount=50_000, at=opened + dt.timedelta(days=9))
     moments = charts.grid(opened, timezone.now())
     settled = timezone.now() - dt.timedelta(minutes=5)
     mine = history["person"].investor.pk
-    replay.portfolio_states(investor_id=mine, moments=moments, settled=settled)  # keeps them
+    replay.portfolio_totals(investor_id=mine, moments=moments, settled=settled)  # keeps them
     theirs = other.investor.pk
     with CaptureQueriesContext(connection) as alone:
-        fresh = replay.portfolio_states(investor_id=theirs, moments=moments)
+        fresh = replay.portfolio_totals(investor_id=theirs, moments=moments)
     with CaptureQueriesContext(connection) as shared:
-        kept = replay.portfolio_states(investor_id=theirs, moments=moments, settled=settled)
-    assert len(shared) == len(alone) - 2  # the fund's sums and last prices were kept
-    assert [
-        selectors.portfolio_from_state(state, theirs, at).total
-        for at, state in zip(moments, kept, strict=True)
-    ] == [
-        selectors.portfolio_from_state(state, theirs, at).total
-        for at, state in zip(moments, fresh, strict=True)
-    ]
-    assert kept[-1].funds[fund.pk]["shares"] > 0
+        kept = replay.portfolio_totals(investor_id=theirs, moments=moments, settled=settled)
+    assert len(alone) > 1 and len(shared) == 1  # only their own sums: the prices were kept
+    assert kept == fresh and kept[-1] > 0
 
 
 def test_the_fund_page_draws_nav_and_mcpi_over_the_same_range(client, history):
@@ -342,7 +329,7 @@ def test_the_portfolio_chart_keeps_past_totals_and_draws_now_live(client, histor
         first = client.get(url)
     with CaptureQueriesContext(connection) as warm:
         again = client.get(url)
-    assert len(warm) == len(cold) - 6  # the chart's six statements: its past totals are kept
+    assert len(warm) == len(cold) - 7  # the chart's seven statements: its past totals are kept
     assert [r.value for r in again.context["chart"].rows[1:]] == [
         r.value for r in first.context["chart"].rows[1:]
     ]
