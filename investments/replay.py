@@ -149,8 +149,8 @@ def fund_prices_at(
     def key(moment: datetime) -> str:
         return f"investments:fund-prices:{moment.timestamp()}"
 
-    wanted = [m for m in moments if settled and m <= settled]
-    kept = cache.get_many([key(m) for m in wanted]) if wanted else {}
+    settled_ones = {m for m in moments if settled and m <= settled}
+    kept = cache.get_many([key(m) for m in settled_ones]) if settled_ones else {}
     todo = [m for m in moments if not set(fund_ids) <= kept.get(key(m), {}).keys()]
     if todo:
         every = list(Fund.objects.order_by("pk").values_list("pk", flat=True))
@@ -160,19 +160,17 @@ def fund_prices_at(
             key(m): {f: (state.markets[f]["last_price"], state.nav(f, m)) for f in every}
             for m, state in zip(todo, states, strict=True)
         }
-        cache.set_many(
-            {key(m): worked[key(m)] for m in todo if settled and m <= settled},
-            FUND_PRICES_SECONDS,
-        )
+        keep = {key(m): worked[key(m)] for m in todo if m in settled_ones}
+        cache.set_many(keep, FUND_PRICES_SECONDS)
         kept.update(worked)
     return [kept[key(m)] for m in moments]
 
 
 def fund_states(*, fund_ids: list[int], moments: Sequence[datetime], mcpi=None) -> list[State]:
-    """What the funds' NAVs need at each of ``moments`` (ascending), as in ``portfolio_totals``:
-    each fund's sums then, the copyrights it owned then and the MCPI then. ``mcpi``: the
-    ``(at, value)`` series the moments fall in, when the caller has it already (oldest first,
-    starting with the value in effect at the first moment)."""
+    """What the funds' NAVs need at each of ``moments`` (ascending), read for all of them at
+    once as ``fund_prices_at`` reads them: each fund's sums then, the copyrights it owned then
+    and the MCPI then. ``mcpi``: the ``(at, value)`` series the moments fall in, when the caller
+    has it already (oldest first, starting with the value in effect at the first moment)."""
     moments = list(moments)
     states = [State() for _ in moments]
     if moments:
