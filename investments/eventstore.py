@@ -133,10 +133,14 @@ def prepare(*batch: NewEvent, locked: projections.Locked | None = None) -> proje
     return projections.prepare([(new.type, new.payload) for new in batch], locked)
 
 
-def append(*batch: NewEvent, prepared: projections.Pending | None = None) -> list[Event]:
+def append(
+    *batch: NewEvent, prepared: projections.Pending | None = None, with_ids: bool = True
+) -> list[Event]:
     """Append ``batch`` as the next events of the ledger, project it and store its postings; returns
-    the events as stored (numbered, their ids filled in). ``prepared``: its rows, from ``prepare``
-    (the rows an event touches do not depend on the amounts in it)."""
+    the events as stored (numbered, their ids filled in unless ``with_ids`` is False: a caller
+    that needs only their sequences and payloads saves the statement that reads the ids).
+    ``prepared``: its rows, from ``prepare`` (the rows an event touches do not depend on the
+    amounts in it)."""
     for new in batch:
         events.check(new.type, new.payload)
     pending = prepared or prepare(*batch)
@@ -161,9 +165,10 @@ def append(*batch: NewEvent, prepared: projections.Pending | None = None) -> lis
     with pipelined():  # the postings and projection rows are built while the events are written
         store(tuple(getattr(e, column) for column in EVENT_COLUMNS) for e in stored)
         pending.apply([(e.type, e.payload) for e in stored])
-    ids = dict(_row_ids(first, last))
-    for event in stored:
-        event.pk = ids[event.sequence]
+    if with_ids:
+        ids = dict(_row_ids(first, last))
+        for event in stored:
+            event.pk = ids[event.sequence]
     metrics.record(stored)
     return stored
 

@@ -24,7 +24,7 @@ from accounts.models import User
 from config.db import atomic_with_retry, select_rows
 from config.locks import exclusive
 
-from . import checks, eventstore, matcher
+from . import checks, eventstore, matcher, projections
 from .checks import LedgerError, market_rules
 from .domain import events
 from .eventstore import NewEvent
@@ -105,7 +105,11 @@ def _answered(outcome: matcher.Outcome) -> Order:
     if outcome.error:
         raise LedgerError(outcome.error, field=outcome.field)
     fields = [f.attname for f in Order._meta.concrete_fields]
-    (row,) = select_rows(Order, fields, where={"id": outcome.order_id})
+    if outcome.order is not None:  # the row as the matcher's batch wrote it
+        written = projections.ORDERS.row(outcome.order_id, outcome.order)
+        row = [written[f] for f in fields]
+    else:
+        (row,) = select_rows(Order, fields, where={"id": outcome.order_id})
     return Order.from_db(connection.alias, fields, row)
 
 

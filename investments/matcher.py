@@ -130,11 +130,15 @@ class Command:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A command's answer: the order it placed or cancelled, or why it was refused."""
+    """A command's answer: the order it placed or cancelled, or why it was refused. ``order``:
+    that order's row as the batch left it (``projections.ORDERS``' State entry), so the request
+    need not read it back; None for an answer taken from the log (a copy of a row, not part of
+    the answer: two answers that differ only in it are equal)."""
 
     order_id: int | None = None
     error: str = ""
     field: str | None = None
+    order: dict | None = dataclasses.field(default=None, compare=False)
 
     @classmethod
     def refused(cls, error: LedgerError) -> Outcome:
@@ -156,11 +160,12 @@ class FundBook:
     loaded: set[int] = field(default_factory=set)  # prices whose levels are on the book
     whole: bool = False  # every level is on the book
     version: int | None = None  # the checkpoint's version this book reflects
+    base_price: int | None = None  # the fund's (fixed when it is made), once read
 
     def reset(self) -> None:
         """Forget everything: the next batch reads the book from the database again."""
         self.book, self.reserved, self.loaded = OrderBook(), {}, set()
-        self.whole, self.version = False, None
+        self.whole, self.version, self.base_price = False, None, None
 
     def load(self, prices: set[int] | None) -> None:
         """Put the levels at ``prices`` (None: all of them) on the book, unless they are."""
@@ -212,16 +217,19 @@ def process(
     another matcher's epoch. A batch that fails leaves ``fund_book`` empty, to be read again."""
     try:
         with transaction.atomic(savepoint=False):  # the caller's own transaction
-            current, version = _checkpoint(fund_book.fund_id)
-            if epoch is not None and current != epoch:
-                raise LeaseLost(fund_book.fund_id)
-            if fund_book.version != version:
-                fund_book.reset()  # another writer moved the book since (or it was never read)
+            new = secrets.randbits(62) if commands else None
+            # The common case, one statement: the book is the checkpoint's, still at our epoch.
+            if new is None or not _move_version(fund_book, epoch=epoch, to=new):
+                current, version = _checkpoint(fund_book.fund_id)
+                if epoch is not None and current != epoch:
+                    raise LeaseLost(fund_book.fund_id)
+                if fund_book.version != version:
+                    fund_book.reset()  # another writer moved the book (or it was never read)
+                if new is not None:
+                    _set_version(fund_book.fund_id, new)
+                new = version if new is None else new
             outcomes = _Batch(fund_book, now or timezone.now()).decide(list(commands))
-            if commands:
-                version = secrets.randbits(62)
-                _set_version(fund_book.fund_id, version)
-            fund_book.version = version
+            fund_book.version = new
             return outcomes
     except BaseException:
         fund_book.reset()  # it may hold what did not commit
@@ -264,8 +272,12 @@ class _Batch:
             outcomes.append(outcome)
         if not self.steps:
             return outcomes
-        ids = self._write()
-        return [dataclasses.replace(o, order_id=ids.get(o.order_id, o.order_id)) for o in outcomes]
+        ids, orders = self._write()
+        answered = []
+        for o in outcomes:
+            order_id = ids.get(o.order_id, o.order_id)
+            answered.append(dataclasses.replace(o, order_id=order_id, order=orders.get(order_id)))
+        return answered
 
     def _decide(self, c: Command, done: dict, applied: dict) -> Outcome:
         if c.key in applied:  # the same form twice in one batch: what the first one did
@@ -307,8 +319,9 @@ class _Batch:
         if market is None:  # the fund's first order: its market row made
             checks.fund_market(fund)
             market = projections.lock(self.locked, projections.MARKETS, [fund])[fund]
-        ((base_price,),) = select_rows(Fund, ["base_price"], where={"id": fund})
-        reference = rules.reference_price(market["previous_close"], base_price)
+        if self.fund_book.base_price is None:
+            ((self.fund_book.base_price,),) = select_rows(Fund, ["base_price"], where={"id": fund})
+        reference = rules.reference_price(market["previous_close"], self.fund_book.base_price)
         return market_rules().price_range(reference)
 
     def _place(self, c: Command) -> Outcome:
@@ -435,14 +448,14 @@ class _Batch:
         )
         return Outcome(order_id=c.order_id)
 
-    def _write(self) -> dict[int, int]:
+    def _write(self) -> tuple[dict[int, int], dict[int, dict]]:
         """Append the batch's events, the trades' cost released worked out from the sellers'
         holdings as the event store locks them; give the book's new orders their ids. Returns
-        each placeholder's id."""
+        each placeholder's id, and the order rows as the batch left them, by id."""
         batch = [self._trade(s) if isinstance(s, _Fill) else s for s in self.steps]
         pending = eventstore.prepare(*batch, locked=self.locked)
         self._cost_released(batch, pending.state.holdings)
-        stored = eventstore.append(*batch, prepared=pending)
+        stored = eventstore.append(*batch, prepared=pending, with_ids=False)
         ids = {
             events.placeholder(index): event.payload["order_id"]
             for index, event in enumerate(stored)
@@ -454,7 +467,7 @@ class _Batch:
             reserved[ids[old]] = reserved.pop(old)
         if accepted := [s.accepted for s in self.steps if isinstance(s, _Fill)]:
             metrics.traded(accepted)
-        return ids
+        return ids, pending.state.orders
 
     def _trade(self, step: _Fill) -> NewEvent:
         """A fill's event; its cost released is filled in once the holdings are locked."""
@@ -523,6 +536,21 @@ def _checkpoint(fund_id: int) -> tuple[int, int]:
         return row
     MatcherCheckpoint.objects.get_or_create(fund_id=fund_id)
     return select_rows(MatcherCheckpoint, fields, where={"fund_id": fund_id}, lock=True)[0]
+
+
+def _move_version(fund_book: FundBook, *, epoch: int | None, to: int) -> bool:
+    """Give the fund's checkpoint version ``to`` if it still holds the book's version (and,
+    given, ``epoch``): True when it did, the row then locked as ``_checkpoint`` locks it."""
+    if fund_book.version is None:
+        return False
+    table = connection.ops.quote_name(MatcherCheckpoint._meta.db_table)
+    sql = f"UPDATE {table} SET version = %s WHERE fund_id = %s AND version = %s"  # noqa: S608
+    params = [to, fund_book.fund_id, fund_book.version]
+    if epoch is not None:
+        sql, params = sql + " AND epoch = %s", [*params, epoch]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
 
 
 def _set_version(fund_id: int, version: int) -> None:

@@ -120,6 +120,25 @@ def test_partial_fill_stays_on_the_book_and_releases_fee_at_the_end(fund):
     assert_invariants()
 
 
+def row_of(order: Order) -> dict:
+    return {f.attname: getattr(order, f.attname) for f in Order._meta.concrete_fields}
+
+
+def test_an_order_is_answered_as_its_row_stands_after_matching(fund):
+    seller, buyer = holder(fund), investor_with_cash(1_000_000)
+
+    def answered_as_stored(answered: Order) -> Order:
+        assert not answered._state.adding
+        assert row_of(answered) == row_of(Order.objects.get(pk=answered.pk))
+        return answered
+
+    resting = answered_as_stored(buy(buyer, fund, 10_100, 3))
+    taker = answered_as_stored(sell(seller, fund, 10_100, 1))  # fills at once, the buy partly
+    assert (taker.status, taker.remaining) == ("filled", 0)
+    cancelled = answered_as_stored(market.cancel_order(user=buyer, order_id=resting.pk))
+    assert (cancelled.status, cancelled.remaining, cancelled.cash_reserved) == ("cancelled", 2, 0)
+
+
 def test_fee_is_truncated(fund, settings):
     settings.MARKET_FEE_RATE = "0.0015"
     assert checks.market_rules().fee(10_100) == 15  # 15.15

@@ -218,6 +218,53 @@ def test_one_matcher_owns_a_fund_and_a_newer_epoch_fences_the_old_one(stream):
     assert fund.pk not in first.owned
 
 
+def test_a_matcher_whose_book_is_current_is_still_fenced_by_a_newer_epoch(stream):
+    fund = fund_with_copyright(staff=StaffFactory(), base_price=10_000)
+    buyers, sellers = people(fund, 1)
+    first, second = matcher.Matcher(lease_seconds=1), matcher.Matcher(lease_seconds=1)
+    first.lease()
+    epoch, book = first.owned[fund.pk]
+    matcher.process(book, [order(buyers[0], fund, "buy", 10_000, 1)], epoch=epoch)
+    assert book.version is not None  # its next batch checks the checkpoint in one statement
+    time.sleep(1.2)
+    second.lease()
+    with pytest.raises(matcher.LeaseLost):
+        matcher.process(book, [order(sellers[0], fund, "sell", 10_000, 1)], epoch=epoch)
+    assert Order.objects.filter(fund=fund).count() == 1
+    assert_invariants()
+
+
+def test_a_request_gets_its_order_as_the_matcher_wrote_it(stream):
+    fund = fund_with_copyright(staff=StaffFactory(), base_price=10_000)
+    buyers, sellers = people(fund, 1)
+    running = matcher.Matcher(lease_seconds=5)
+    stop = threading.Event()
+    thread = threading.Thread(target=running.run, args=(stop,))
+    thread.start()
+    fields = [f.attname for f in Order._meta.concrete_fields]
+
+    def answered_as_stored(answered: Order) -> Order:
+        stored = Order.objects.get(pk=answered.pk)
+        assert [getattr(answered, f) for f in fields] == [getattr(stored, f) for f in fields]
+        return answered
+
+    try:
+        answered_as_stored(
+            market.place_order(
+                user=buyers[0], fund_id=fund.pk, side="buy", price=10_000, quantity=3
+            )
+        )
+        taker = answered_as_stored(
+            market.place_order(
+                user=sellers[0], fund_id=fund.pk, side="sell", price=10_000, quantity=1
+            )
+        )
+    finally:
+        stop.set()
+        thread.join()
+    assert (taker.status, taker.remaining) == ("filled", 0)
+
+
 def test_a_batch_committed_but_not_acknowledged_is_answered_from_the_log(stream):
     fund = fund_with_copyright(staff=StaffFactory(), base_price=10_000)
     buyers, sellers = people(fund, 3)
