@@ -689,8 +689,11 @@ class Matcher:
         if now < self.lease_due:
             return self.funds
         self.lease_due = now + self.lease_ms / 3000
-        for fund_id in list(self.owned):
-            if not self.renew(keys=[lease_key(fund_id)], args=[self.name, self.lease_ms]):
+        pipe = self.redis.pipeline(transaction=False)  # every renewal in one round trip
+        for fund_id in self.owned:
+            self.renew(keys=[lease_key(fund_id)], args=[self.name, self.lease_ms], client=pipe)
+        for fund_id, renewed in zip(list(self.owned), pipe.execute(), strict=True):
+            if not renewed:
                 logger.warning("matcher %s lost fund %s", self.name, fund_id)
                 del self.owned[fund_id]
         self.funds = set(Fund.objects.values_list("pk", flat=True))

@@ -59,6 +59,10 @@ class Event(AppendOnly):
     type = models.CharField(_("type"), max_length=48, db_index=True)
     payload = models.JSONField(_("payload"), default=dict)
     occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
+    # Who made it. No database constraint and no index: every event would pay for them (a
+    # random insert into an actor index and a parent lookup, a fifth of the matcher's event
+    # insert), and nothing looks events up by actor. People are never deleted, only marked so
+    # (``accounts``); PROTECT still keeps the ORM from removing one.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -66,6 +70,8 @@ class Event(AppendOnly):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("actor"),
+        db_constraint=False,
+        db_index=False,
     )
     idempotency_key = models.CharField(
         _("idempotency key"), max_length=64, unique=True, null=True, blank=True
@@ -84,11 +90,13 @@ class Event(AppendOnly):
 
 
 class Posting(AppendOnly):
-    """What one event changed in one investor's cash (``fund_id`` empty) or in one of their
-    holdings, as deltas (``postings``). Written with its event, never changed; a balance at
-    any moment is the sum of its postings up to that moment, so a past portfolio is a few indexed
-    sums instead of a replay of the whole log. The ids are the ledger's, not foreign keys:
-    projections are thrown away and rebuilt, postings stay with the events they come from."""
+    """What one event changed in one investor's holding of a fund and in their cash, or in their
+    cash alone (``fund_id`` empty), as deltas (``domain.state.postings``): an investor's cash is
+    the sum of all their postings, a holding the sum of its fund's. Written with its event, never
+    changed; a balance at any moment is the sum of its postings up to that moment, so a past
+    portfolio is a few indexed sums instead of a replay of the whole log. The ids are the
+    ledger's, not foreign keys: projections are thrown away and rebuilt, postings stay with the
+    events they come from."""
 
     sequence = models.BigIntegerField()
     occurred_at = models.DateTimeField()
@@ -103,13 +111,15 @@ class Posting(AppendOnly):
     class Meta:
         ordering = ["sequence", "id"]
         indexes = [
-            # Covering: an investor's sums up to a moment (a past portfolio, "had open orders")
-            # read this index only, never the rows — a busy investor has thousands of postings,
-            # each a random read of its row otherwise.
+            # Covering, and the only secondary index of the busiest insert: an investor's sums up
+            # to a moment (a past portfolio, "had open orders") read this index alone, never the
+            # rows (a busy investor has thousands of postings, each a random read of its row
+            # otherwise), and "my history" walks it back from a moment, newest first.
             models.Index(
                 fields=[
                     "investor_id",
                     "occurred_at",
+                    "sequence",
                     "fund_id",
                     "available",
                     "reserved",
@@ -118,10 +128,6 @@ class Posting(AppendOnly):
                     "cost_basis",
                 ],
                 name="posting_investor_sums",
-            ),
-            # "My history": what touched an investor, newest first.
-            models.Index(
-                fields=["investor_id", "-occurred_at", "-sequence"], name="posting_investor_time"
             ),
         ]
 
@@ -417,8 +423,6 @@ class Order(models.Model):
                 fields=["fund", "status", "side", "price", "sequence", "remaining"],
                 name="order_book",
             ),
-            # A fund's matcher reads the orders past its checkpoint.
-            models.Index(fields=["fund", "sequence"], name="order_fund_sequence"),
         ]
         constraints = [
             *_non_negative("remaining", "cash_reserved"),

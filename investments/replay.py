@@ -297,13 +297,9 @@ def _holder_sums_at(investor_id: int, moments: Sequence[datetime]) -> list[list[
     rows = _sums(sql, [*params, investor_id, last], keys=2)
     width = len(eventstore.HOLDER_AMOUNTS)
     return [
-        [(fund_id, *amounts) for fund_id, amounts in sorted(totals.items(), key=_none_first)]
+        _cash_apart([(fund_id, *amounts) for fund_id, amounts in totals.items()])
         for totals in _running(rows, moments, width)
     ]
-
-
-def _none_first(item) -> tuple:
-    return (item[0] is not None, item[0] or 0)
 
 
 def _fund_totals_at(fund_ids: list[int], moments: Sequence[datetime]) -> list[dict]:
@@ -356,7 +352,16 @@ def _holder_sums(investor_id: int, until: datetime) -> list[tuple]:
         SELECT {posting["fund_id"]}, {sums} FROM {posting["table"]}
          WHERE {posting["investor_id"]} = %s AND {posting["occurred_at"]} <= %s
          GROUP BY {posting["fund_id"]}"""  # noqa: S608 - names from the model
-    return _sums(sql, [investor_id, connection.ops.adapt_datetimefield_value(until)])
+    return _cash_apart(_sums(sql, [investor_id, connection.ops.adapt_datetimefield_value(until)]))
+
+
+def _cash_apart(sums: list[tuple]) -> list[tuple]:
+    """An investor's sums per fund as their readers take them: the cash, which rides on any of
+    their postings (``domain.state.postings``), summed over all of them into a row of its own
+    (fund None) first, then each holding's amounts under its fund, by fund."""
+    cash = [sum(row[k] for row in sums) for k in (1, 2)]
+    held = sorted((fund_id, 0, 0, *rest) for fund_id, _, _, *rest in sums if fund_id is not None)
+    return [(None, *cash, 0, 0, 0), *held]
 
 
 def _fund_totals(fund_ids: list[int], until: datetime) -> dict[int, tuple[int, int, int]]:
@@ -491,17 +496,24 @@ def sequence_gaps() -> list[str]:
 
 
 def posting_differences() -> list[str]:
-    """The postings, summed, must equal the live balances (and so the replay)."""
+    """The postings, summed, must equal the live balances (and so the replay): an investor's
+    cash over all their rows, a holding over its fund's."""
     lines = []
-    sums = Posting.objects.values("investor_id", "fund_id").order_by()
-    cash = sums.filter(fund_id=None).annotate(a=Sum("available"), r=Sum("reserved"))
+    cash = (
+        Posting.objects.values("investor_id")
+        .annotate(a=Sum("available"), r=Sum("reserved"))
+        .order_by()
+    )
     summed = {row["investor_id"]: (row["a"], row["r"]) for row in cash}
     for i in Investor.objects.all():
         if summed.pop(i.pk, (0, 0)) != (i.cash_available, i.cash_reserved):
             lines.append(f"postings of investor {i.pk} do not add up to its cash")
     lines += [f"postings for unknown investor {k}" for k, v in summed.items() if any(v)]
-    held = sums.filter(fund_id__isnull=False).annotate(
-        h=Sum("held"), r=Sum("held_reserved"), c=Sum("cost_basis")
+    held = (
+        Posting.objects.filter(fund_id__isnull=False)
+        .values("investor_id", "fund_id")
+        .annotate(h=Sum("held"), r=Sum("held_reserved"), c=Sum("cost_basis"))
+        .order_by()
     )
     summed = {(row["investor_id"], row["fund_id"]): (row["h"], row["r"], row["c"]) for row in held}
     for h in Holding.objects.all():

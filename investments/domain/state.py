@@ -320,29 +320,35 @@ class Postings:
 
 
 def postings(type_: str, payload: dict) -> Postings:
-    """The balances one event moves, as rows of deltas: one per investor (cash), holding (shares
-    and cost basis) and fund (cash, shares, royalties pending) it touches, zero changes left out.
+    """The balances one event moves, as rows of deltas: one per holding (shares and cost basis)
+    it touches, the holder's cash carried on the first of them, or on a row of its own (no fund)
+    when the event moves their cash and no holding of theirs; and one per fund (cash, shares,
+    royalties pending). Zero changes are left out. A trade is two holder rows, not four: an
+    investor's cash is the sum of all their rows, a holding the sum of that fund's.
 
     Computed by applying the event with the reducer itself to a state in which everything starts at
     zero: every balance handler adds or subtracts, so what comes out is exactly the change. Summing
     a balance's postings up to a moment therefore equals replaying up to it, in any event order."""
     state = touched([(type_, payload)])
-    holders = [
-        {"investor_id": investor_id, "available": v["available"], "reserved": v["reserved"]}
+    cash = {
+        investor_id: {"available": v["available"], "reserved": v["reserved"]}
         for investor_id, v in state.investors.items()
         if v["available"] or v["reserved"]
-    ]
-    holders += [
-        {
-            "investor_id": investor_id,
-            "fund_id": fund_id,
-            "held": v["held"],
-            "held_reserved": v["reserved"],
-            "cost_basis": v["cost_basis"],
-        }
-        for (investor_id, fund_id), v in state.holdings.items()
-        if any(v.values())
-    ]
+    }
+    holders = []
+    for (investor_id, fund_id), v in state.holdings.items():
+        if any(v.values()):
+            holders.append(
+                {
+                    "investor_id": investor_id,
+                    "fund_id": fund_id,
+                    **cash.pop(investor_id, {}),
+                    "held": v["held"],
+                    "held_reserved": v["reserved"],
+                    "cost_basis": v["cost_basis"],
+                }
+            )
+    holders += [{"investor_id": investor_id, **moved} for investor_id, moved in cash.items()]
     funds = [
         {"fund_id": fund_id, "cash": v["cash"], "shares": v["shares"], "pending": v["pending"]}
         for fund_id, v in state.funds.items()

@@ -403,14 +403,21 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def postings_sum_to_the_state(self):
         cash: dict[int, list[int]] = {}
+        held: dict[tuple, list[int]] = {}
         for type_, payload in self.log:
             for row in postings(type_, payload).holders:
-                if "fund_id" not in row:
-                    total = cash.setdefault(row["investor_id"], [0, 0])
-                    total[0] += row["available"]
-                    total[1] += row["reserved"]
+                total = cash.setdefault(row["investor_id"], [0, 0])
+                total[0] += row.get("available", 0)
+                total[1] += row.get("reserved", 0)
+                if "fund_id" in row:
+                    total = held.setdefault((row["investor_id"], row["fund_id"]), [0, 0, 0])
+                    total[0] += row["held"]
+                    total[1] += row["held_reserved"]
+                    total[2] += row["cost_basis"]
         for investor, account in self.state.investors.items():
             assert cash.get(investor, [0, 0]) == [account["available"], account["reserved"]]
+        for key, h in self.state.holdings.items():
+            assert held.get(key, [0, 0, 0]) == [h["held"], h["reserved"], h["cost_basis"]]
 
 
 TestLedger = LedgerMachine.TestCase

@@ -52,11 +52,16 @@ def test_postings_of_an_event_are_its_changes_to_each_balance():
         "day": "2026-01-01",
         "at": "2026-01-01T00:00:00+00:00",
     }
+    # One row per side: the holding's change and the holder's cash together.
+    seller = {"investor_id": 3, "fund_id": 2, "available": 198, "reserved": 0}
+    buyer = {"investor_id": 1, "fund_id": 2, "available": 10, "reserved": -212}
     assert postings("trade_executed", trade).holders == [
-        {"investor_id": 1, "available": 10, "reserved": -212},
-        {"investor_id": 3, "available": 198, "reserved": 0},
-        {"investor_id": 3, "fund_id": 2, "held": 0, "held_reserved": -2, "cost_basis": -150},
-        {"investor_id": 1, "fund_id": 2, "held": 2, "held_reserved": 0, "cost_basis": 202},
+        {**seller, "held": 0, "held_reserved": -2, "cost_basis": -150},
+        {**buyer, "held": 2, "held_reserved": 0, "cost_basis": 202},
+    ]
+    # Cash moved with no holding: a row of its own, no fund.
+    assert postings("cash_deposited", {"investor_id": 1, "amount": 5}).holders == [
+        {"investor_id": 1, "available": 5, "reserved": 0}
     ]
     fund = {"fund_id": 1, "name": "F", "base_price": 1, "created_at": "2026-01-01T00:00:00+00:00"}
     assert postings("trade_executed", trade).funds == []
