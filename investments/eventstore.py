@@ -17,11 +17,11 @@ own rows. An idempotency key is bound to the person and the action that made it 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import orjson
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -98,7 +98,7 @@ def earlier(keys) -> dict[str, Event]:
     found = {}
     for row in rows:
         values = dict(zip(fields, row, strict=True))
-        values["payload"] = json.loads(values["payload"])
+        values["payload"] = orjson.loads(values["payload"])
         found[values["idempotency_key"]] = Event(**values)
     return found
 
@@ -203,6 +203,12 @@ FUND_AMOUNTS = ("cash", "shares", "pending")
 FUND_POSTING_COLUMNS = ("sequence", "occurred_at", "fund_id", *FUND_AMOUNTS)
 
 
+def dump(payload: dict) -> str:
+    """A payload as the log stores it: compact JSON, text as it is (``orjson``, several times
+    faster than ``json``; keys that are not strings become strings, as ``json`` makes them)."""
+    return orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def store(rows) -> None:
     """Insert numbered events — ``EVENT_COLUMNS`` tuples, payloads as dicts — and their postings
     (each event's changes to each balance, as deltas, for time travel): multi-row INSERTs, in the
@@ -217,7 +223,7 @@ def store(rows) -> None:
         Event,
         EVENT_COLUMNS,
         (
-            (sequence, stream, version, type_, json.dumps(payload), at, actor_id, key)
+            (sequence, stream, version, type_, dump(payload), at, actor_id, key)
             for sequence, stream, version, type_, payload, _, at, actor_id, key in rows
         ),
     )

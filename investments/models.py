@@ -438,17 +438,41 @@ class Trade(models.Model):
     fund = models.ForeignKey(
         Fund, on_delete=models.PROTECT, related_name="trades", verbose_name=_("fund")
     )
+    # The sides: relations without a database constraint or index. Nothing looks trades up by
+    # order or investor (an investor's trades are their postings and events), and every trade,
+    # the matcher's and the rebuild's, would pay for four random index inserts and four parent
+    # lookups. The reducer makes them right and ``audit`` checks them against the log.
     buy_order = models.ForeignKey(
-        Order, on_delete=models.PROTECT, related_name="+", verbose_name=_("buy order")
+        Order,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("buy order"),
+        db_constraint=False,
+        db_index=False,
     )
     sell_order = models.ForeignKey(
-        Order, on_delete=models.PROTECT, related_name="+", verbose_name=_("sell order")
+        Order,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("sell order"),
+        db_constraint=False,
+        db_index=False,
     )
     buyer = models.ForeignKey(
-        Investor, on_delete=models.PROTECT, related_name="+", verbose_name=_("buyer")
+        Investor,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("buyer"),
+        db_constraint=False,
+        db_index=False,
     )
     seller = models.ForeignKey(
-        Investor, on_delete=models.PROTECT, related_name="+", verbose_name=_("seller")
+        Investor,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("seller"),
+        db_constraint=False,
+        db_index=False,
     )
     price = models.BigIntegerField(_("price"))
     quantity = models.BigIntegerField(_("quantity"))
