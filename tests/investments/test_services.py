@@ -2,11 +2,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
-from investments import replay, services
+from investments import eventstore, replay, services
 from investments.checks import LedgerError
-from investments.domain import rules
+from investments.domain import events, rules
 from investments.models import AppendOnlyError, Event, Fund, Holding, Investor, Royalty
 from tests.factories import StaffFactory, UserFactory, fund_with_copyright, investor_with_cash
 
@@ -269,3 +270,20 @@ def test_streams_have_gap_free_versions_and_a_global_sequence():
     )
     assert versions == [1, 2, 3]
     assert list(Event.objects.values_list("sequence", flat=True)) == [1, 2, 3]
+
+
+def test_append_returns_the_events_as_stored():
+    investor = Investor.objects.get(user=investor_with_cash(100))
+    new = eventstore.NewEvent(
+        events.CASH_DEPOSITED,
+        events.investor_stream(investor.pk),
+        {"investor_id": investor.pk, "amount": 25},
+        actor_id=investor.user_id,
+        idempotency_key="append-returns",
+    )
+    with transaction.atomic():
+        (event,) = eventstore.append(new)
+    columns = [f.attname for f in Event._meta.concrete_fields]
+    assert columns == ["id", *eventstore.EVENT_COLUMNS]  # append makes events by position
+    assert tuple(getattr(event, c) for c in columns) == Event.objects.values_list(*columns).last()
+    assert event.payload == {"investor_id": investor.pk, "amount": 25}
