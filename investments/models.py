@@ -28,6 +28,22 @@ class AppendOnly(models.Model):
         raise AppendOnlyError(f"{self._meta.verbose_name_plural} are never deleted")
 
 
+def _unchecked(to, verbose_name, **options) -> models.ForeignKey:
+    """A relation the log keeps right, without a database constraint or an index: on the tables
+    every event or trade writes, each costs a random index insert and a parent lookup per row,
+    for readers that do not exist. ``audit`` checks the rows against a full replay; PROTECT still
+    keeps the ORM from deleting a parent (people are only ever marked deleted, ``accounts``)."""
+    return models.ForeignKey(
+        to,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=verbose_name,
+        db_constraint=False,
+        db_index=False,
+        **options,
+    )
+
+
 class LedgerSequence(models.Model):
     """One row: the last number of the ledger's gap-free global sequence. A command locks it last,
     just before inserting its events, and takes a number for each in one UPDATE.
@@ -59,20 +75,9 @@ class Event(AppendOnly):
     type = models.CharField(_("type"), max_length=48, db_index=True)
     payload = models.JSONField(_("payload"), default=dict)
     occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
-    # Who made it. No database constraint and no index: every event would pay for them (a
-    # random insert into an actor index and a parent lookup, a fifth of the matcher's event
-    # insert), and nothing looks events up by actor. People are never deleted, only marked so
-    # (``accounts``); PROTECT still keeps the ORM from removing one.
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("actor"),
-        db_constraint=False,
-        db_index=False,
-    )
+    # Who made it; nothing looks events up by actor (``_unchecked``: a fifth of the matcher's
+    # event insert was this relation's index and lookup).
+    actor = _unchecked(settings.AUTH_USER_MODEL, _("actor"), null=True, blank=True)
     idempotency_key = models.CharField(
         _("idempotency key"), max_length=64, unique=True, null=True, blank=True
     )
@@ -438,42 +443,13 @@ class Trade(models.Model):
     fund = models.ForeignKey(
         Fund, on_delete=models.PROTECT, related_name="trades", verbose_name=_("fund")
     )
-    # The sides: relations without a database constraint or index. Nothing looks trades up by
-    # order or investor (an investor's trades are their postings and events), and every trade,
-    # the matcher's and the rebuild's, would pay for four random index inserts and four parent
-    # lookups. The reducer makes them right and ``audit`` checks them against the log.
-    buy_order = models.ForeignKey(
-        Order,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("buy order"),
-        db_constraint=False,
-        db_index=False,
-    )
-    sell_order = models.ForeignKey(
-        Order,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("sell order"),
-        db_constraint=False,
-        db_index=False,
-    )
-    buyer = models.ForeignKey(
-        Investor,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("buyer"),
-        db_constraint=False,
-        db_index=False,
-    )
-    seller = models.ForeignKey(
-        Investor,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("seller"),
-        db_constraint=False,
-        db_index=False,
-    )
+    # The sides: nothing looks trades up by order or investor (an investor's trades are their
+    # postings and events), and every trade, the matcher's and the rebuild's, would pay four
+    # index inserts and four parent lookups (``_unchecked``).
+    buy_order = _unchecked(Order, _("buy order"))
+    sell_order = _unchecked(Order, _("sell order"))
+    buyer = _unchecked(Investor, _("buyer"))
+    seller = _unchecked(Investor, _("seller"))
     price = models.BigIntegerField(_("price"))
     quantity = models.BigIntegerField(_("quantity"))
     buyer_fee = models.BigIntegerField(_("buyer's fee"))
