@@ -59,10 +59,14 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py demo_data
 
-# With Redis (MARKET_MATCHER=stream) the market's matcher runs beside the server and stops with it;
-# without, orders are matched inline and no matcher is needed.
+# With Redis (MARKET_MATCHER=stream) the market's matcher and the postings follower run beside the
+# server and stop with it; without, orders are matched and postings written inline, and neither is
+# needed.
 WITH_MATCHER = if [ -n "$$REDIS_URL" ] && [ "$${MARKET_MATCHER:-stream}" = stream ]; then \
-	$(BIN)/python manage.py run_matcher & trap 'kill $$! 2>/dev/null' EXIT INT TERM; fi;
+	$(BIN)/python manage.py run_matcher & matcher=$$!; \
+	if [ "$${LEDGER_POSTINGS:-follower}" = follower ]; then \
+	$(BIN)/python manage.py run_postings & follower=$$!; fi; \
+	trap 'kill $$matcher $$follower 2>/dev/null' EXIT INT TERM; fi;
 
 ## make run: install, migrate, load demo data, serve on http://127.0.0.1:8000
 run: demo

@@ -3,6 +3,7 @@ rebuild and time travel. Each returns plain numbers for the report."""
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import subprocess
@@ -10,14 +11,16 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max, Min
 
 from accounts.models import User
 from config.scale import bulk_load
-from investments import checks, market, matcher, projections, replay, selectors
+from investments import checks, market, matcher, postings, projections, replay, selectors
 from investments.checks import LedgerError
 from investments.models import (
     Event,
@@ -29,7 +32,7 @@ from investments.models import (
     Trade,
 )
 
-from . import ceiling
+from . import ceiling, server
 from .server import ROOT
 
 
@@ -191,16 +194,20 @@ class MatcherRun:
     placed: int  # of them accepted (matched or resting)
     trades: int
     seconds: float
+    behind: int = 0  # events the postings follower had still to post when the matcher was done
+    caught_up: float = 0.0  # seconds after that until it had posted them
 
     @property
     def rate(self) -> float:
         return self.commands / self.seconds if self.seconds else 0.0
 
 
-def matcher_run(count: int, fund_id: int = 1) -> MatcherRun:
+def matcher_run(count: int, fund_id: int = 1, *, var=None) -> MatcherRun:
     """``count`` orders put in the fund's stream first (as requests would, unanswered), then a
     matcher in this process until it has nothing left: commands decided per second, their events
-    and projections committed to MariaDB."""
+    and projections committed to MariaDB. The postings follower (``manage.py run_postings``)
+    runs beside it, as in production, on the same machine; how far behind it was at the end,
+    and how long it took to catch up, are reported too."""
     plan = order_plan(fund_id)
     running = matcher.Matcher()
     # A matcher's start (taking every fund's lease, reading their books) is not part of the rate:
@@ -225,14 +232,32 @@ def matcher_run(count: int, fund_id: int = 1) -> MatcherRun:
     pipe.execute()
     orders = Order.objects.filter(fund_id=fund_id)
     before = orders.count(), Trade.objects.filter(fund_id=fund_id).count()
-    started = time.perf_counter()
-    running.run(idle_exit=True)
-    seconds = time.perf_counter() - started
+    # (On the database this process uses: a test's is not DATABASE_URL's.)
+    database = urlsplit(os.environ["DATABASE_URL"])._replace(
+        path="/" + connection.settings_dict["NAME"]
+    )
+    env = {**os.environ, "DATABASE_URL": database.geturl()}
+    var = var or Path(settings.VAR_DIR) / "bench"
+    with server.command("run_postings", var=var, env=env) as follower:
+        postings.catch_up()  # (the follower starts with nothing to do)
+        started = time.perf_counter()
+        running.run(idle_exit=True)
+        seconds = time.perf_counter() - started
+        last = Event.objects.aggregate(last=Max("sequence"))["last"]
+        behind = last - postings.watermark()
+        deadline = time.monotonic() + 120
+        while postings.watermark() < last:
+            if follower.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the postings follower stopped before it had caught up")
+            time.sleep(0.01)
+        caught_up = time.perf_counter() - started - seconds
     return MatcherRun(
         commands=count,
         placed=orders.count() - before[0],
         trades=Trade.objects.filter(fund_id=fund_id).count() - before[1],
         seconds=seconds,
+        behind=behind,
+        caught_up=caught_up,
     )
 
 

@@ -700,7 +700,9 @@ class Data:
             note=(
                 f"investments.matcher, fund 1, from a stream filled first: {run.commands:,} "
                 f"orders ({run.placed:,} accepted), {run.trades:,} trades in {run.seconds:.2f} s "
-                f"(batches of {settings.MATCHER_BATCH:,}, durable in MariaDB)"
+                f"(batches of {settings.MATCHER_BATCH:,}, durable in MariaDB); the postings "
+                f"follower beside it was {run.behind:,} events behind at the end, caught up "
+                f"{run.caught_up:.2f} s later"
             ),
         )
         if run.placed == 0 or run.trades == 0:

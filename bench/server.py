@@ -70,27 +70,36 @@ def gunicorn(*, workers: int, var: Path, env: dict | None = None, ready_timeout:
         start_new_session=True,  # its own process group, so the workers die with it
     )
     base = f"http://127.0.0.1:{port}"
-    matcher = None
-    matcher_log = (var / "matcher.log").open("w")
     try:
         _wait_ready(base, process, ready_timeout, var / "gunicorn.log")
-        # The market's matcher beside it, as in production (MARKET_MATCHER=stream with Redis),
-        # started once gunicorn has emptied the metrics directory they share.
-        matcher = subprocess.Popen(
-            [sys.executable, "manage.py", "run_matcher"],
+        # The market's matcher and the postings follower beside it, as in production
+        # (MARKET_MATCHER=stream with Redis), started once gunicorn has emptied the metrics
+        # directory they share.
+        with command("run_matcher", var=var, env=env), command("run_postings", var=var, env=env):
+            yield base
+    finally:
+        _stop(process)
+        log.close()
+
+
+@contextmanager
+def command(name: str, *, var: Path, env: dict | None = None):
+    """A ``manage.py`` command running beside for the block (its output in ``var/<name>.log``);
+    its process group is stopped on exit."""
+    var.mkdir(parents=True, exist_ok=True)
+    with (var / f"{name}.log").open("w") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own manage.py and a command we name
+            [sys.executable, "manage.py", name],
             cwd=ROOT,
             env=env,
-            stdout=matcher_log,
+            stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        yield base
-    finally:
-        _stop(process)
-        if matcher is not None:
-            _stop(matcher)
-        log.close()
-        matcher_log.close()
+        try:
+            yield process
+        finally:
+            _stop(process)
 
 
 def _wait_ready(base: str, process: subprocess.Popen, timeout: float, log: Path) -> None:

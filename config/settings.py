@@ -292,6 +292,13 @@ MARKET_CIRCUIT_BREAKER = [(8, 20), (15, 20), (20, None)]
 # Who matches a fund's orders: "inline" (in the request that places the order; the embedded
 # default) or "stream" (``manage.py run_matcher``, fed through Redis Streams; default with Redis).
 MARKET_MATCHER = os.environ.get("MARKET_MATCHER", "stream" if REDIS_URL else "inline")
+# Who writes the postings (time travel's index of the log, ``investments.postings``): "inline"
+# (each command, in its own transaction; the embedded default) or "follower" (``manage.py
+# run_postings``, behind the log, so the market's batches write none; default with the stream
+# matcher). Readers get the same answers either way.
+LEDGER_POSTINGS = os.environ.get(
+    "LEDGER_POSTINGS", "follower" if MARKET_MATCHER == "stream" else "inline"
+)
 MATCHER_LEASE_SECONDS = env_int("MATCHER_LEASE_SECONDS", 5)
 # The most commands one batch decides. A bigger batch writes fewer rows (an order placed and
 # filled within one batch is written once, an investor's row once) and holds its rows' locks

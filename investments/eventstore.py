@@ -5,7 +5,9 @@ projection rows the batch changes (``projections.prepare``), takes the batch's n
 gap-free global ``sequence`` (one statement on the single ``LedgerSequence`` row, which stays locked
 to commit, so sequence order is commit order) and in each stream's ``version``, fills in the ids an
 event takes from its own number (``domain.events.numbered``), checks each payload against its type,
-inserts the events and their postings in multi-row statements and writes the projection rows.
+inserts the events in multi-row statements and writes the projection rows. Their postings (time
+travel's index) are written behind the log by a follower, or here with ``LEDGER_POSTINGS =
+"inline"`` (``postings``).
 
 The sequence is the last lock a command takes, and the one it holds for the shortest time: a
 command first locks the rows it decides on — the person's investor row first, then funds, holdings,
@@ -19,20 +21,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 
 import orjson
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
 from config.db import insert_rows, moment_values, pipelined, select_rows
 
-from . import metrics, projections
+from . import metrics, postings, projections
 from .checks import LedgerError
 from .domain import events
-from .domain.state import postings
-from .models import Event, FundPosting, FundPostingMonth, LedgerSequence, Posting
+from .models import Event, LedgerSequence
 
 
 @dataclass(frozen=True)
@@ -133,12 +135,22 @@ def prepare(*batch: NewEvent, locked: projections.Locked | None = None) -> proje
     return projections.prepare([(new.type, new.payload) for new in batch], locked)
 
 
-def append(
-    *batch: NewEvent, prepared: projections.Pending | None = None, with_ids: bool = True
-) -> list[Event]:
-    """Append ``batch`` as the next events of the ledger, project it and store its postings; returns
-    the events as stored (numbered, their ids filled in unless ``with_ids`` is False: a caller
-    that needs only their sequences and payloads saves the statement that reads the ids).
+def append(*batch: NewEvent, prepared: projections.Pending | None = None) -> list[Event]:
+    """Append ``batch`` as the next events of the ledger and project it (``append_rows``);
+    returns the events as stored, numbered and with their ids."""
+    rows = append_rows(*batch, prepared=prepared)
+    if not rows:
+        return []
+    ids = dict(_row_ids(rows[0][0], rows[-1][0]))
+    # Made from the columns in field order: a batch of thousands is made in less than half the
+    # time it takes with keywords.
+    return [Event(ids[row[0]], *row) for row in rows]
+
+
+def append_rows(*batch: NewEvent, prepared: projections.Pending | None = None) -> list[tuple]:
+    """Append ``batch`` as the next events of the ledger and project it (its postings too, when
+    they are written inline: ``postings``); returns the events as stored, as ``EVENT_COLUMNS``
+    tuples (no ids, no model instances: what the matcher needs of a batch of thousands).
     ``prepared``: its rows, from ``prepare`` (the rows an event touches do not depend on the
     amounts in it)."""
     for new in batch:
@@ -153,18 +165,13 @@ def append(
         payload = events.numbered(new.type, new.payload, sequence, first)
         version, at, key = versions[new.stream], new.at or now, new.idempotency_key or None
         rows.append((sequence, new.stream, version, new.type, payload, at, new.actor_id, key))
-    with pipelined():  # the postings and projection rows are built while the events are written
+    with pipelined():  # the projection rows are built while the events are written
         store(rows)
         pending.apply([(row[3], row[4]) for row in rows])
-    # Made from the columns in field order (the id first, unknown yet): a batch of thousands
-    # is made in less than half the time it takes with keywords.
-    stored = [Event(None, *row) for row in rows]
-    if with_ids:
-        ids = dict(_row_ids(first, last))
-        for event in stored:
-            event.pk = ids[event.sequence]
-    metrics.record(stored)
-    return stored
+        if settings.LEDGER_POSTINGS == "inline":
+            postings.inline([(row[0], row[3], row[4], row[5]) for row in rows])
+    metrics.record([(row[3], row[4]) for row in rows])
+    return rows
 
 
 def _row_ids(first: int, last: int) -> list[tuple[int, int]]:
@@ -192,10 +199,6 @@ def _last_version(stream: str) -> int:
 # Event's fields after its id, in the model's order (``append`` makes events from them by position)
 EVENT_COLUMNS = ("sequence", "stream", "version", "type", "payload", "occurred_at", "actor_id")
 EVENT_COLUMNS += ("idempotency_key",)
-HOLDER_AMOUNTS = ("available", "reserved", "held", "held_reserved", "cost_basis")
-POSTING_COLUMNS = ("sequence", "occurred_at", "investor_id", "fund_id", *HOLDER_AMOUNTS)
-FUND_AMOUNTS = ("cash", "shares", "pending")
-FUND_POSTING_COLUMNS = ("sequence", "occurred_at", "fund_id", *FUND_AMOUNTS)
 
 
 def dump(payload: dict) -> str:
@@ -205,59 +208,27 @@ def dump(payload: dict) -> str:
 
 
 def store(rows) -> None:
-    """Insert numbered events — ``EVENT_COLUMNS`` tuples, payloads as dicts — and their postings
-    (each event's changes to each balance, as deltas, for time travel): multi-row INSERTs, in the
-    caller's transaction, the events' first (in a ``pipelined`` block the postings are worked
-    out while the events are written). ``append`` and the seeder both write through here."""
+    """Insert numbered events — ``EVENT_COLUMNS`` tuples, payloads as dicts — in one multi-row
+    INSERT per 5,000, in the caller's transaction. ``append`` and the seeder both write through
+    here (their postings: ``postings``)."""
     adapt, adapted = moment_values(), {}  # a batch's events share a few moments
-    rows = [
-        (*row[:6], adapted.get(row[5]) or adapted.setdefault(row[5], adapt(row[5])), *row[6:])
-        for row in rows
-    ]
     insert_rows(
         Event,
         EVENT_COLUMNS,
         (
-            (sequence, stream, version, type_, dump(payload), at, actor_id, key)
-            for sequence, stream, version, type_, payload, _, at, actor_id, key in rows
+            (
+                sequence,
+                stream,
+                version,
+                type_,
+                dump(payload),
+                adapted.get(at) or adapted.setdefault(at, adapt(at)),
+                actor_id,
+                key,
+            )
+            for sequence, stream, version, type_, payload, at, actor_id, key in rows
         ),
     )
-    holders, funds, moved_funds = [], [], []
-    for sequence, _, _, type_, payload, moment, at, _, _ in rows:
-        moved = postings(type_, payload)
-        for r in moved.holders:
-            amounts = (r.get(f, 0) for f in HOLDER_AMOUNTS)
-            holders.append((sequence, at, r["investor_id"], r.get("fund_id"), *amounts))
-        for r in moved.funds:
-            amounts = tuple(r[f] for f in FUND_AMOUNTS)
-            funds.append((sequence, at, r["fund_id"], *amounts))
-            moved_funds.append((r["fund_id"], moment, *amounts))
-    insert_rows(Posting, POSTING_COLUMNS, holders)
-    insert_rows(FundPosting, FUND_POSTING_COLUMNS, funds)
-    insert_rows(
-        FundPostingMonth,
-        ("fund_id", "month", *FUND_AMOUNTS),
-        [
-            (fund_id, connection.ops.adapt_datefield_value(month), *amounts)
-            for (fund_id, month), amounts in sorted(sum_months(moved_funds).items())
-        ],
-        add=FUND_AMOUNTS,
-    )
-
-
-def month_of(moment: datetime) -> date:
-    """The first day of ``moment``'s month in UTC: the key of ``FundPostingMonth``."""
-    moment = moment.astimezone(UTC)
-    return date(moment.year, moment.month, 1)
-
-
-def sum_months(rows) -> dict[tuple[int, date], list[int]]:
-    """Fund postings ``(fund id, moment, cash, shares, pending)`` summed per fund and month."""
-    months: dict[tuple[int, date], list[int]] = {}
-    for fund_id, moment, *amounts in rows:
-        month = months.setdefault((fund_id, month_of(moment)), [0, 0, 0])
-        month[:] = map(sum, zip(month, amounts, strict=True))
-    return months
 
 
 def read_stream(stream: str, *, after_version: int = 0):

@@ -455,11 +455,11 @@ class _Batch:
         batch = [self._trade(s) if isinstance(s, _Fill) else s for s in self.steps]
         pending = eventstore.prepare(*batch, locked=self.locked)
         self._cost_released(batch, pending.state.holdings)
-        stored = eventstore.append(*batch, prepared=pending, with_ids=False)
+        stored = eventstore.append_rows(*batch, prepared=pending)
         ids = {
-            events.placeholder(index): event.payload["order_id"]
-            for index, event in enumerate(stored)
-            if event.type == events.ORDER_PLACED
+            events.placeholder(index): payload["order_id"]
+            for index, (_, _, _, type_, payload, *_) in enumerate(stored)
+            if type_ == events.ORDER_PLACED
         }
         self.book.renumber(ids)
         reserved = self.fund_book.reserved

@@ -4,7 +4,7 @@ import collections
 
 from django.db import transaction
 from django.utils import timezone
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 LEDGER_EVENTS = Counter(
     "okcow_ledger_events", "Events appended to the investments ledger", ["type"]
@@ -15,7 +15,8 @@ LEDGER_CASH = Counter(
 
 
 def record(events) -> None:
-    """Count the events once their transaction commits (a retried transaction counts once)."""
+    """Count ``(type, payload)`` events once their transaction commits (a retried transaction
+    counts once)."""
     transaction.on_commit(lambda: _count(events))
 
 
@@ -36,17 +37,16 @@ def _count(events) -> None:
     counts, cash = collections.Counter(), collections.Counter()
     orders, halts = collections.Counter(), collections.Counter()
     traded = 0
-    for event in events:
-        p = event.payload
-        counts[event.type] += 1
+    for type_, p in events:
+        counts[type_] += 1
         amount = p.get("cost") or p.get("proceeds") or p.get("amount") or 0
         if isinstance(amount, int) and amount > 0:
-            cash[event.type] += amount
-        if event.type == "order_placed":
+            cash[type_] += amount
+        if type_ == "order_placed":
             orders[p["side"]] += 1
-        elif event.type == "trade_executed":
+        elif type_ == "trade_executed":
             traded += p["price"] * p["quantity"]
-        elif event.type == "market_halted":
+        elif type_ == "market_halted":
             halts[str(p["level"])] += 1
     for type_, n in counts.items():
         LEDGER_EVENTS.labels(type=type_).inc(n)
@@ -76,4 +76,12 @@ MARKET_TRADE_LATENCY = Histogram(
     "okcow_market_accept_to_trade_seconds",
     "From a taker order's acceptance to its trade's commit, in seconds",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2, 5, 10, 30),
+)
+POSTINGS_WRITTEN = Counter(
+    "okcow_postings_events", "Events whose postings the postings follower wrote"
+)
+POSTINGS_BEHIND = Gauge(
+    "okcow_postings_behind_events",
+    "Events in the log whose postings are not written yet, as the postings follower last saw",
+    multiprocess_mode="max",
 )

@@ -57,6 +57,17 @@ class LedgerSequence(models.Model):
         return f"ledger sequence at {self.last}"
 
 
+class PostingWatermark(models.Model):
+    """One row: the last event whose postings are written (``investments.postings``). Every event
+    up to it has its postings, none after it has; a reader works out the postings of those after
+    it from the log."""
+
+    sequence = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"postings written through event #{self.sequence}"
+
+
 class Event(AppendOnly):
     """One fact in the ledger, appended in the same transaction as its effects, never changed.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from config.db import raw_rows
 
-from . import eventstore, projections
+from . import postings, projections
 from .domain import rules
 from .domain.state import State
 from .models import (
@@ -266,11 +267,12 @@ def _buckets(column: str, moments: Sequence[datetime]) -> tuple[str, list]:
 
 
 def _running(rows, moments, width: int) -> list[dict]:
-    """Rows ``(key, bucket, *amounts)`` (amounts moved before each moment) as each key's
-    totals at each moment."""
+    """Rows ``(key, bucket, *amounts)`` (amounts moved before each moment; a key and bucket may
+    come more than once) as each key's totals at each moment."""
     moved: dict = {}
     for key, bucket, *amounts in rows:
-        moved.setdefault(key, [[0] * width for _ in moments])[bucket] = amounts
+        per_bucket = moved.setdefault(key, [[0] * width for _ in moments])
+        per_bucket[bucket] = [a + b for a, b in zip(per_bucket[bucket], amounts, strict=True)]
     totals: list[dict] = [{} for _ in moments]
     for key, per_bucket in moved.items():
         running = [0] * width
@@ -283,10 +285,10 @@ def _running(rows, moments, width: int) -> list[dict]:
 def _holder_sums_at(investor_id: int, moments: Sequence[datetime]) -> list[list[tuple]]:
     """``_holder_sums`` at each of ``moments``: one pass over the investor's postings (the
     posting_investor_sums index alone), each summed into the first moment at or after it."""
-    posting = _names(Posting, "investor_id", "occurred_at", "fund_id", *eventstore.HOLDER_AMOUNTS)
+    posting = _names(Posting, "investor_id", "occurred_at", "fund_id", *postings.HOLDER_AMOUNTS)
     bucket, params = _buckets(posting["occurred_at"], moments)
-    amounts = ", ".join(posting[amount] for amount in eventstore.HOLDER_AMOUNTS)
-    sums = ", ".join(f"SUM({amount})" for amount in eventstore.HOLDER_AMOUNTS)
+    amounts = ", ".join(posting[amount] for amount in postings.HOLDER_AMOUNTS)
+    sums = ", ".join(f"SUM({amount})" for amount in postings.HOLDER_AMOUNTS)
     sql = f"""
         SELECT fund_id, bucket, {sums} FROM (
             SELECT {posting["fund_id"]} AS fund_id, {bucket} AS bucket, {amounts}
@@ -294,8 +296,15 @@ def _holder_sums_at(investor_id: int, moments: Sequence[datetime]) -> list[list[
              WHERE {posting["investor_id"]} = %s AND {posting["occurred_at"]} <= %s
         ) moved GROUP BY fund_id, bucket"""  # noqa: S608 - names from the model
     last = connection.ops.adapt_datetimefield_value(moments[-1])
-    rows = _sums(sql, [*params, investor_id, last], keys=2)
-    width = len(eventstore.HOLDER_AMOUNTS)
+    rows, tail = postings.settled(
+        lambda: _sums(sql, [*params, investor_id, last], keys=2), until=moments[-1]
+    )
+    rows += [
+        (fund_id, bisect_left(moments, at), *amounts)
+        for _, at, investor, fund_id, *amounts in tail.holders
+        if investor == investor_id
+    ]
+    width = len(postings.HOLDER_AMOUNTS)
     return [
         _cash_apart([(fund_id, *amounts) for fund_id, amounts in totals.items()])
         for totals in _running(rows, moments, width)
@@ -308,14 +317,14 @@ def _fund_totals_at(fund_ids: list[int], moments: Sequence[datetime]) -> list[di
     moment at or after it."""
     if not fund_ids:
         return [{} for _ in moments]
-    month = eventstore.month_of(moments[0])
+    month = postings.month_of(moments[0])
     start = datetime(month.year, month.month, 1, tzinfo=UTC)
-    monthly = _names(FundPostingMonth, "fund_id", "month", *eventstore.FUND_AMOUNTS)
-    posted = _names(FundPosting, "fund_id", "occurred_at", *eventstore.FUND_AMOUNTS)
+    monthly = _names(FundPostingMonth, "fund_id", "month", *postings.FUND_AMOUNTS)
+    posted = _names(FundPosting, "fund_id", "occurred_at", *postings.FUND_AMOUNTS)
     bucket, params = _buckets(posted["occurred_at"], moments)
-    kept = ", ".join(monthly[amount] for amount in eventstore.FUND_AMOUNTS)
-    moved = ", ".join(posted[amount] for amount in eventstore.FUND_AMOUNTS)
-    sums = ", ".join(f"SUM({amount})" for amount in eventstore.FUND_AMOUNTS)
+    kept = ", ".join(monthly[amount] for amount in postings.FUND_AMOUNTS)
+    moved = ", ".join(posted[amount] for amount in postings.FUND_AMOUNTS)
+    sums = ", ".join(f"SUM({amount})" for amount in postings.FUND_AMOUNTS)
     funds = ", ".join(["%s"] * len(fund_ids))
     at = posted["occurred_at"]
     sql = f"""
@@ -327,32 +336,49 @@ def _fund_totals_at(fund_ids: list[int], moments: Sequence[datetime]) -> list[di
              WHERE {posted["fund_id"]} IN ({funds}) AND {at} >= %s AND {at} <= %s
         ) moved GROUP BY fund_id, bucket"""  # noqa: S608 - names from the models
     adapt = connection.ops.adapt_datetimefield_value
-    rows = _sums(
-        sql,
-        [
-            *fund_ids,
-            connection.ops.adapt_datefield_value(month),
-            *params,
-            *fund_ids,
-            adapt(start),
-            adapt(moments[-1]),
-        ],
-        keys=2,
-    )
-    return _running(rows, moments, len(eventstore.FUND_AMOUNTS))
+    params = [
+        *fund_ids,
+        connection.ops.adapt_datefield_value(month),
+        *params,
+        *fund_ids,
+        adapt(start),
+        adapt(moments[-1]),
+    ]
+    rows, tail = postings.settled(lambda: _sums(sql, params, keys=2), until=moments[-1])
+    wanted = set(fund_ids)
+    rows += [
+        (fund_id, bisect_left(moments, at), *amounts)
+        for _, at, fund_id, *amounts in tail.funds
+        if fund_id in wanted
+    ]
+    return _running(rows, moments, len(postings.FUND_AMOUNTS))
 
 
 def _holder_sums(investor_id: int, until: datetime) -> list[tuple]:
     """The investor's cash (fund None) and each of their holdings at ``until``: ``(fund id,
     *HOLDER_AMOUNTS)``, their postings summed in one pass over the posting_investor_sums index
     alone."""
-    posting = _names(Posting, "investor_id", "occurred_at", "fund_id", *eventstore.HOLDER_AMOUNTS)
-    sums = ", ".join(f"SUM({posting[amount]})" for amount in eventstore.HOLDER_AMOUNTS)
+    posting = _names(Posting, "investor_id", "occurred_at", "fund_id", *postings.HOLDER_AMOUNTS)
+    sums = ", ".join(f"SUM({posting[amount]})" for amount in postings.HOLDER_AMOUNTS)
     sql = f"""
         SELECT {posting["fund_id"]}, {sums} FROM {posting["table"]}
          WHERE {posting["investor_id"]} = %s AND {posting["occurred_at"]} <= %s
          GROUP BY {posting["fund_id"]}"""  # noqa: S608 - names from the model
-    return _cash_apart(_sums(sql, [investor_id, connection.ops.adapt_datetimefield_value(until)]))
+    params = [investor_id, connection.ops.adapt_datetimefield_value(until)]
+    sums, tail = postings.settled(lambda: _sums(sql, params), until=until)
+    mine = [(fund_id, *amounts) for _, _, i, fund_id, *amounts in tail.holders if i == investor_id]
+    return _cash_apart(_summed([*sums, *mine]))
+
+
+def _summed(rows: list[tuple]) -> list[tuple]:
+    """Rows ``(key, *amounts)`` summed per key."""
+    totals: dict = {}
+    for key, *amounts in rows:
+        before = totals.get(key)
+        totals[key] = (
+            amounts if before is None else [a + b for a, b in zip(before, amounts, strict=True)]
+        )
+    return [(key, *amounts) for key, amounts in totals.items()]
 
 
 def _cash_apart(sums: list[tuple]) -> list[tuple]:
@@ -372,18 +398,18 @@ def _fund_totals(fund_ids: list[int], until: datetime) -> dict[int, tuple[int, i
     busy fund posts hundreds of times a month; this reads at most half a month of them."""
     if not fund_ids:
         return {}
-    month = eventstore.month_of(until)
+    month = postings.month_of(until)
     start = datetime(month.year, month.month, 1, tzinfo=UTC)
     end = (start + timedelta(days=32)).replace(day=1)
     if until - start <= end - until:
         months, sign, after, before = "<", "", (">=", start), ("<=", until)
     else:
         months, sign, after, before = "<=", "-", (">", until), ("<", end)
-    monthly = _names(FundPostingMonth, "fund_id", "month", *eventstore.FUND_AMOUNTS)
-    posted = _names(FundPosting, "fund_id", "occurred_at", *eventstore.FUND_AMOUNTS)
-    sums = ", ".join(f"SUM({monthly[amount]})" for amount in eventstore.FUND_AMOUNTS)
-    kept = ", ".join(monthly[amount] for amount in eventstore.FUND_AMOUNTS)
-    moved = ", ".join(f"{sign}{posted[amount]}" for amount in eventstore.FUND_AMOUNTS)
+    monthly = _names(FundPostingMonth, "fund_id", "month", *postings.FUND_AMOUNTS)
+    posted = _names(FundPosting, "fund_id", "occurred_at", *postings.FUND_AMOUNTS)
+    sums = ", ".join(f"SUM({monthly[amount]})" for amount in postings.FUND_AMOUNTS)
+    kept = ", ".join(monthly[amount] for amount in postings.FUND_AMOUNTS)
+    moved = ", ".join(f"{sign}{posted[amount]}" for amount in postings.FUND_AMOUNTS)
     funds = ", ".join(["%s"] * len(fund_ids))
     at = posted["occurred_at"]
     sql = f"""
@@ -397,8 +423,11 @@ def _fund_totals(fund_ids: list[int], until: datetime) -> dict[int, tuple[int, i
         ) moved GROUP BY {monthly["fund_id"]}"""  # noqa: S608 - names from the models
     adapt = connection.ops.adapt_datetimefield_value
     params = [*fund_ids, connection.ops.adapt_datefield_value(month), *fund_ids]
-    rows = _sums(sql, [*params, adapt(after[1]), adapt(before[1])])
-    return {fund_id: tuple(amounts) for fund_id, *amounts in rows}
+    params += [adapt(after[1]), adapt(before[1])]
+    rows, tail = postings.settled(lambda: _sums(sql, params), until=until)
+    wanted = set(fund_ids)
+    rows += [(fund_id, *amounts) for _, _, fund_id, *amounts in tail.funds if fund_id in wanted]
+    return {fund_id: tuple(amounts) for fund_id, *amounts in _summed(rows)}
 
 
 def _names(model, *fields: str) -> dict[str, str]:
@@ -531,7 +560,7 @@ def posting_differences() -> list[str]:
             lines.append(f"postings of fund {f.pk} do not add up")
     lines += [f"postings for unknown fund {k}" for k, v in summed.items() if any(v)]
     posted = FundPosting.objects.values_list("fund_id", "occurred_at", "cash", "shares", "pending")
-    months = eventstore.sum_months(posted.iterator(chunk_size=10_000))
+    months = postings.sum_months(posted.iterator(chunk_size=10_000))
     for fund_id, month, *amounts in FundPostingMonth.objects.values_list(
         "fund_id", "month", "cash", "shares", "pending"
     ):
@@ -544,6 +573,9 @@ def posting_differences() -> list[str]:
 
 
 def audit() -> list[str]:
+    """Every invariant the log and the tables keep; the postings are first written up to the log's
+    end (``postings.catch_up``), so that they can be compared whole."""
+    postings.catch_up()
     return sequence_gaps() + differences(replay(), live_state()) + posting_differences()
 
 

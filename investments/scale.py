@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from config.scale import Sizes, bulk_load, chunked, progress
 
-from . import checks, eventstore, projections
+from . import checks, eventstore, postings, projections
 from .domain import events, rules
 from .domain.orderbook import BUY, SELL, BookOrder, OrderBook, other_side
 from .domain.state import State
@@ -424,6 +424,12 @@ def _insert_events(events: list[tuple], have: int) -> None:
             eventstore.store(
                 (sequence, stream, version, type_, payload, at, actor, None)
                 for sequence, (type_, stream, version, payload, at, actor) in chunk
+            )
+            postings.record(
+                [
+                    (sequence, type_, payload, at)
+                    for sequence, (type_, _, _, payload, at, _) in chunk
+                ]
             )
         bar.update(len(chunk))
     bar.close()

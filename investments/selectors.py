@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.db import select_rows
 
-from . import charts, checks, circuit, formatting, replay, services
+from . import charts, checks, circuit, formatting, postings, replay, services
 from .domain import events, rules
 from .domain.state import State
 from .models import (
@@ -317,8 +318,10 @@ def history(*, investor: Investor, before: int | None = None, size: int = 25):
     them with open orders — newest first by the time it occurred, keyset-paginated after the
     event numbered ``before``."""
     own = Event.objects.filter(stream=events.investor_stream(investor.pk))
-    touched = Posting.objects.filter(investor_id=investor.pk)
-    halts = Event.objects.filter(type=events.MARKET_HALTED)
+    # (postings are read on the primary with their watermark: ``postings.settled``)
+    touched = Posting.objects.using(DEFAULT_DB_ALIAS).filter(investor_id=investor.pk)
+    halts = Event.objects.filter(stream=events.CIRCUIT_STREAM, type=events.MARKET_HALTED)
+    cursor = None
     if before:
         cursor = Event.objects.filter(sequence=before).values_list("occurred_at", flat=True).first()
         if cursor is not None:
@@ -326,7 +329,17 @@ def history(*, investor: Investor, before: int | None = None, size: int = 25):
             own, touched, halts = own.filter(older), touched.filter(older), halts.filter(older)
     newest = ("-occurred_at", "-sequence")
     keys = set(own.order_by(*newest).values_list("occurred_at", "sequence")[: size + 1])
-    keys |= set(touched.order_by(*newest).values_list("occurred_at", "sequence")[: 2 * size + 2])
+    posted, tail = postings.settled(
+        lambda: set(
+            touched.order_by(*newest).values_list("occurred_at", "sequence")[: 2 * size + 2]
+        )
+    )
+    keys |= posted
+    keys |= {
+        (at, sequence)
+        for sequence, at, investor_id, *_ in tail.holders
+        if investor_id == investor.pk and (cursor is None or (at, sequence) < (cursor, before))
+    }
     keys |= {
         (at, sequence)
         for at, sequence in halts.order_by(*newest).values_list("occurred_at", "sequence")[:size]
@@ -345,10 +358,19 @@ def history(*, investor: Investor, before: int | None = None, size: int = 25):
 
 def _had_open_orders(investor_id: int, moment: datetime) -> bool:
     """Whether anything of the investor's was reserved for orders at ``moment`` (their postings)."""
-    held = Posting.objects.filter(investor_id=investor_id, occurred_at__lte=moment).aggregate(
-        cash=Sum("reserved", default=0), shares=Sum("held_reserved", default=0)
+    held, tail = postings.settled(
+        lambda: (
+            Posting.objects.using(DEFAULT_DB_ALIAS)
+            .filter(investor_id=investor_id, occurred_at__lte=moment)
+            .aggregate(cash=Sum("reserved", default=0), shares=Sum("held_reserved", default=0))
+        ),
+        until=moment,
     )
-    return bool(held["cash"] or held["shares"])
+    mine = [dict(zip(postings.POSTING_COLUMNS, row, strict=True)) for row in tail.holders]
+    mine = [row for row in mine if row["investor_id"] == investor_id]
+    cash = held["cash"] + sum(row["reserved"] for row in mine)
+    shares = held["shares"] + sum(row["held_reserved"] for row in mine)
+    return bool(cash or shares)
 
 
 def _order_prices(cancels: list[Event]) -> dict[int, int]:
