@@ -141,7 +141,8 @@ def run(stop: threading.Event | None = None, *, idle_exit: bool = False) -> None
     while not stop.is_set():
         try:
             moved = follow()
-            behind = _last_sequence() - watermark() if not moved else None
+            if not moved:
+                posted, last = _positions()
         except DatabaseError as error:
             pause = min(max(pause * 2, 0.1), 2.0)
             logger.warning(
@@ -152,11 +153,12 @@ def run(stop: threading.Event | None = None, *, idle_exit: bool = False) -> None
             continue
         pause = 0.0
         metrics.POSTINGS_WRITTEN.inc(moved)
-        if behind is not None:
-            metrics.POSTINGS_BEHIND.set(max(behind, 0))
-            if idle_exit and behind <= 0:
-                break
-            stop.wait(IDLE_SECONDS)
+        if moved:
+            continue
+        metrics.POSTINGS_BEHIND.set(max(last - posted, 0))
+        if idle_exit and posted >= last:
+            break
+        stop.wait(IDLE_SECONDS)
 
 
 def catch_up() -> None:
@@ -226,11 +228,6 @@ def _locked(*, skip_locked: bool = False) -> int | None:
         except IntegrityError:
             pass
     raise AssertionError("the postings watermark row cannot be written")
-
-
-def _last_sequence() -> int:
-    rows = Event.objects.order_by("-sequence").values_list("sequence", flat=True)[:1]
-    return next(iter(rows), 0)
 
 
 def settled[T](read: Callable[[], T], *, until: datetime | None = None) -> tuple[T, Moved]:
