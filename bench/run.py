@@ -220,14 +220,17 @@ def main(argv=None) -> int:
                     rows += order_http()
                 else:
                     rows.append(_guard(name, lambda name=name: load(name, *data.scenario(name))))
-        if args.replica:
-            rows += on_replica([name for name in ON_REPLICA if name in http])
-        for row in rows:
-            row.relate(read_ceiling.rate, write_ceiling.rate)
-        if args.profile:
             for row in rows:
-                if row.status in (report.MISS, report.ERROR) and row.name in HTTP:
-                    _guard(row.name, lambda row=row: data.profile_request(row.name, var))
+                row.relate(read_ceiling.rate, write_ceiling.rate)
+            if args.profile:  # with the server and its matcher still running: an order is answered
+                for row in rows:
+                    if row.status in (report.MISS, report.ERROR) and row.name in HTTP:
+                        _guard(row.name, lambda row=row: data.profile_request(row.name, var))
+        if args.replica:
+            replicated = on_replica([name for name in ON_REPLICA if name in http])
+            for row in replicated:
+                row.relate(read_ceiling.rate, write_ceiling.rate)
+            rows += replicated
 
     def in_process(name, fn, again=None):
         """The figure, measured without a profiler (it would slow what it measures); with

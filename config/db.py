@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -155,9 +155,22 @@ def insert_rows(
                     return quoted
                 return literal(v).decode(encoding)
 
+            # A whole-number column that cannot be NULL is written by ``%`` in C; only the others
+            # go through ``value``, a Python call each (the rows' values are built twice as fast).
+            whole = [_whole_number(model._meta.get_field(f)) for f in fields]
+            row_format = "(" + ",".join("%d" if w else "%s" for w in whole) + ")"
+            others = [i for i, w in enumerate(whole) if not w]
+
+            def line(row) -> str:
+                if others:
+                    row = list(row)
+                    for i in others:
+                        row[i] = value(row[i])
+                return row_format % tuple(row)
+
             send = None if returning else getattr(connection, "okcow_pipeline", None)
             while chunk := list(itertools.islice(it, batch)):
-                values = ",".join(f"({','.join(map(value, row))})" for row in chunk)
+                values = ",".join(map(line, chunk))
                 if send is not None:
                     send(head + values + tail)
                 else:
@@ -175,6 +188,15 @@ def insert_rows(
                 cursor.executemany(head + marks + tail, chunk)
             count += len(chunk)
     return returned if returning else count
+
+
+def _whole_number(field) -> bool:
+    """Whether ``field`` (or the key a relation points to) is a whole number that is never NULL
+    (an automatic key may be given as NULL: the database numbers the row)."""
+    if isinstance(field, models.AutoField):
+        return False
+    target = field.target_field if field.is_relation else field
+    return isinstance(target, models.IntegerField) and not field.null
 
 
 def moment_values() -> Callable[[datetime], object]:

@@ -274,9 +274,9 @@ class _Batch:
             return outcomes
         ids, orders = self._write()
         answered = []
-        for o in outcomes:
+        for o in outcomes:  # (made whole: dataclasses.replace takes twice as long)
             order_id = ids.get(o.order_id, o.order_id)
-            answered.append(dataclasses.replace(o, order_id=order_id, order=orders.get(order_id)))
+            answered.append(Outcome(order_id, o.error, o.field, orders.get(order_id)))
         return answered
 
     def _decide(self, c: Command, done: dict, applied: dict) -> Outcome:
