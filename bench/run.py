@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
-    from . import ceiling, figures, report, server, wrk
+    from . import ceiling, database, figures, report, server, wrk
 
     var = Path(settings.VAR_DIR) / "bench"
     (var / "profiles").mkdir(parents=True, exist_ok=True)
@@ -110,6 +110,7 @@ def main(argv=None) -> int:
     if not args.no_seed:
         call_command("seed_scale", scale=args.scale)
     ceiling.ensure_tables()
+    database.settle()
     data = Data(args)
     rows: list[report.Row] = []
     audit_text = ""

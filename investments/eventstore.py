@@ -147,17 +147,27 @@ def append(*batch: NewEvent, prepared: projections.Pending | None = None) -> lis
     return [Event(ids[row[0]], *row) for row in rows]
 
 
-def append_rows(*batch: NewEvent, prepared: projections.Pending | None = None) -> list[tuple]:
+def append_rows(
+    *batch: NewEvent,
+    prepared: projections.Pending | None = None,
+    versions: dict[str, int] | None = None,
+) -> list[tuple]:
     """Append ``batch`` as the next events of the ledger and project it (its postings too, when
     they are written inline: ``postings``); returns the events as stored, as ``EVENT_COLUMNS``
     tuples (no ids, no model instances: what the matcher needs of a batch of thousands).
     ``prepared``: its rows, from ``prepare`` (the rows an event touches do not depend on the
-    amounts in it)."""
+    amounts in it). ``versions``: the last version of a stream whose writers the caller holds off
+    (the matcher, under its fund's checkpoint), not read again; a wrong one breaks the
+    ``(stream, version)`` unique index, and the batch with it."""
     for new in batch:
         events.check(new.type, new.payload)
     pending = prepared or prepare(*batch)
     last = _allocate(len(batch))
-    versions = {stream: _last_version(stream) for stream in {new.stream for new in batch}}
+    known = versions or {}
+    versions = {
+        stream: known[stream] if stream in known else _last_version(stream)
+        for stream in {new.stream for new in batch}
+    }
     now, first = timezone.now(), last - len(batch) + 1
     rows = []  # EVENT_COLUMNS
     for sequence, new in enumerate(batch, start=first):

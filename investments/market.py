@@ -115,6 +115,7 @@ def _answered(outcome: matcher.Outcome) -> Order:
 
 @atomic_with_retry
 def _close_fund(*, fund_id: int, at: dt.datetime) -> bool:
+    matcher.moved(fund_id)  # first, as a batch locks it: the matcher reads its stream again
     fund, market = checks.fund_market(fund_id, lock=True)
     day = timezone.localdate(at)
     stream = events.market_stream(fund.pk)

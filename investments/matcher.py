@@ -40,6 +40,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 
 import orjson
@@ -152,39 +153,48 @@ class Outcome:
 class FundBook:
     """The resting orders of one fund and what each buy still reserves. A batch reads the levels
     it needs the first time it needs them; a matcher with nothing else to do reads the rest
-    (``warm``), so its batches seldom wait for a deep level."""
+    (``warm``), so its batches seldom wait for a deep level.
+
+    While the book reflects the checkpoint's version nobody else writes its orders or its market
+    stream (``market.close_market`` moves the version too), so it also keeps their order rows as
+    the database holds them and the stream's last version: a batch reads neither again."""
 
     fund_id: int
     book: OrderBook = field(default_factory=OrderBook)
     reserved: dict[int, int] = field(default_factory=dict)  # buy order id → cash still reserved
+    rows: dict[int, dict] = field(default_factory=dict)  # order id → its State entry, as stored
     loaded: set[int] = field(default_factory=set)  # prices whose levels are on the book
     whole: bool = False  # every level is on the book
     version: int | None = None  # the checkpoint's version this book reflects
+    stream_version: int | None = None  # the market stream's last version, once known
     base_price: int | None = None  # the fund's (fixed when it is made), once read
 
     def reset(self) -> None:
         """Forget everything: the next batch reads the book from the database again."""
-        self.book, self.reserved, self.loaded = OrderBook(), {}, set()
-        self.whole, self.version, self.base_price = False, None, None
+        self.book, self.reserved, self.rows, self.loaded = OrderBook(), {}, {}, set()
+        self.whole, self.version, self.stream_version, self.base_price = False, None, None, None
 
     def load(self, prices: set[int] | None) -> None:
         """Put the levels at ``prices`` (None: all of them) on the book, unless they are."""
         if self.whole:
             return
-        resting = Order.objects.filter(fund_id=self.fund_id, status=Order.Status.OPEN)
+        where = {"fund_id": self.fund_id, "status": Order.Status.OPEN}
         if prices is None:
-            resting = resting.exclude(price__in=self.loaded)
+            entries = [
+                (pk, row)
+                for pk, row in projections.ORDERS.select(where)
+                if row["price"] not in self.loaded
+            ]
         elif missing := prices - self.loaded:
-            resting = resting.filter(price__in=missing)
+            entries = projections.ORDERS.select({**where, "price": missing})
         else:
             return
         rest, reserved = self.book.rest, self.reserved
-        for pk, investor, side, price, remaining, cash in resting.order_by("sequence").values_list(
-            "id", "investor_id", "side", "price", "remaining", "cash_reserved"
-        ):
-            rest(BookOrder(pk, investor, side, price, remaining))
-            if side == BUY:
-                reserved[pk] = cash
+        for pk, row in sorted(entries, key=lambda entry: entry[1]["sequence"]):  # time priority
+            rest(BookOrder(pk, row["investor_id"], row["side"], row["price"], row["remaining"]))
+            if row["side"] == BUY:
+                reserved[pk] = row["cash_reserved"]
+            self.rows[pk] = row
         if prices is None:
             self.whole = True
         else:
@@ -292,12 +302,22 @@ class _Batch:
         return outcome
 
     def _lock(self, commands: list[Command]) -> None:
-        """Lock the commanders' investor rows and their holdings of the fund, into ``locked``:
-        the event store takes them from there instead of reading them again."""
+        """Lock, into ``locked``, the investor rows and the holdings of the fund of the
+        commanders and of those their orders may trade with (the book says who): the event store
+        takes them from there instead of reading them again. The book's levels are read first:
+        under the checkpoint nobody else moves them."""
         self.locked = projections.Locked()
-        found = projections.lock(
-            self.locked, projections.INVESTORS, user_id={c.user_id for c in commands}
-        )
+        self.fund_book.load({c.price for c in commands})
+        demand: Counter[tuple[str, int]] = Counter()
+        for c in commands:
+            if c.kind == PLACE:
+                demand[(c.side, c.price)] += c.quantity
+        makers = {
+            maker.investor_id
+            for (side, price), quantity in demand.items()
+            for maker in self.book.makers(side, price, quantity)
+        }
+        found = _lock_investors(self.locked, {c.user_id for c in commands}, makers)
         self.investors = {row["user_id"]: pk for pk, row in found.items()}
         self.cash = {pk: row["available"] for pk, row in found.items()}
         holdings = projections.lock(
@@ -309,7 +329,6 @@ class _Batch:
         if placing:
             self.low, self.high = self._todays_prices()
             self.halted_until = circuit.halt_at(min(placing))
-        self.fund_book.load({c.price for c in commands})
 
     def _todays_prices(self) -> tuple[int, int]:
         """Today's price range (``checks.todays_prices``), from the fund's market row, which the
@@ -452,22 +471,40 @@ class _Batch:
         """Append the batch's events, the trades' cost released worked out from the sellers'
         holdings as the event store locks them; give the book's new orders their ids. Returns
         each placeholder's id, and the order rows as the batch left them, by id."""
+        fund_book = self.fund_book
         batch = [self._trade(s) if isinstance(s, _Fill) else s for s in self.steps]
+        resting = {  # the book's orders the batch fills or cancels, as stored
+            pk: fund_book.rows[pk]
+            for new in batch
+            for pk in _orders_moved(new)
+            if pk in fund_book.rows
+        }
+        projections.known(self.locked, projections.ORDERS, resting)
         pending = eventstore.prepare(*batch, locked=self.locked)
         self._cost_released(batch, pending.state.holdings)
-        stored = eventstore.append_rows(*batch, prepared=pending)
+        versions = (
+            {} if fund_book.stream_version is None else {self.stream: fund_book.stream_version}
+        )
+        stored = eventstore.append_rows(*batch, prepared=pending, versions=versions)
         ids = {
             events.placeholder(index): payload["order_id"]
             for index, (_, _, _, type_, payload, *_) in enumerate(stored)
             if type_ == events.ORDER_PLACED
         }
         self.book.renumber(ids)
-        reserved = self.fund_book.reserved
+        reserved = fund_book.reserved
         for old in ids.keys() & reserved.keys():
             reserved[ids[old]] = reserved.pop(old)
+        orders = pending.state.orders
+        for pk, row in orders.items():  # kept as written, while open
+            if row["status"] == Order.Status.OPEN:
+                fund_book.rows[pk] = row
+            else:
+                fund_book.rows.pop(pk, None)
+        fund_book.stream_version = max(row[2] for row in stored if row[1] == self.stream)
         if accepted := [s.accepted for s in self.steps if isinstance(s, _Fill)]:
             metrics.traded(accepted)
-        return ids, pending.state.orders
+        return ids, orders
 
     def _trade(self, step: _Fill) -> NewEvent:
         """A fill's event; its cost released is filled in once the holdings are locked."""
@@ -508,6 +545,32 @@ class _Batch:
             seller[1] -= p["quantity"]
             buyer[0] += p["spent"]
             buyer[1] += p["quantity"]
+
+
+def _orders_moved(new: NewEvent) -> tuple[int, ...]:
+    """The orders an event of the batch fills or cancels."""
+    if new.type == events.TRADE_EXECUTED:
+        return new.payload["buy_order_id"], new.payload["sell_order_id"]
+    if new.type == events.ORDER_CANCELLED:
+        return (new.payload["order_id"],)
+    return ()
+
+
+def _lock_investors(locked: projections.Locked, users: set[int], others: set[int]) -> dict:
+    """Lock the investor rows of ``users`` (people) and ``others`` (investor ids): by id, in one
+    statement, for the people whose investor this process has seen before; by person for the
+    rest, and for anyone whose row that id no longer is. Returns the State entries locked."""
+    seen = {_investor_of[user] for user in users if user in _investor_of}
+    found = projections.lock(locked, projections.INVESTORS, seen | others)
+    if unseen := users - {row["user_id"] for row in found.values()}:
+        found |= projections.lock(locked, projections.INVESTORS, user_id=unseen)
+    for pk, row in found.items():
+        _investor_of[row["user_id"]] = pk
+    return found
+
+
+# A person's investor id, once a batch has locked it: people who order again are locked by id.
+_investor_of: dict[int, int] = {}
 
 
 def _in_language_of(c: Command):
@@ -551,6 +614,13 @@ def _move_version(fund_book: FundBook, *, epoch: int | None, to: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
+
+
+def moved(fund_id: int) -> None:
+    """Give the fund's checkpoint a new version, in the caller's transaction, locking it to the
+    commit: for a writer of the fund's market stream other than its matcher (the daily close),
+    after which a batch reads the fund's book and stream again."""
+    _set_version(fund_id, secrets.randbits(62))
 
 
 def _set_version(fund_id: int, version: int) -> None:

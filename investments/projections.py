@@ -255,6 +255,14 @@ def lock(locked: Locked, table: Table, keys=None, **where) -> dict:
     return entries
 
 
+def known(locked: Locked, table: Table, entries: dict) -> None:
+    """Hand ``locked`` State entries of ``table`` that the caller holds as the database has them,
+    under a lock of its own (the matcher's resting orders, under its fund's checkpoint): they are
+    not read again. Copied: the batch changes its own."""
+    getattr(locked.state, table.attr).update({k: dict(v) for k, v in entries.items()})
+    locked.read.setdefault(table.attr, set()).update(entries)
+
+
 def prepare(events: list[tuple[str, dict]], locked: Locked | None = None) -> Pending:
     """Read and lock (``SELECT … FOR UPDATE``) the projection rows ``(type, payload)`` events
     change, in the caller's transaction, besides those ``locked`` holds: what ``Pending.apply``

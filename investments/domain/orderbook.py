@@ -61,6 +61,17 @@ class OrderBook:
     def depth(self, side: str, price: int) -> int:
         return sum(o.remaining for o in self._levels.get((side, price), ()))
 
+    def makers(self, side: str, price: int, quantity: int) -> list[BookOrder]:
+        """The resting orders an order for ``quantity`` on ``side`` at ``price`` would meet now,
+        oldest first (who a batch's orders may trade with, before they are placed)."""
+        met, left = [], quantity
+        for maker in self._levels.get((other_side(side), price), ()):
+            if left <= 0:
+                break
+            met.append(maker)
+            left -= maker.remaining
+        return met
+
     def rest(self, order: BookOrder) -> None:
         """Put an order on the book without matching (rebuilding a book from stored orders)."""
         if order.remaining <= 0 or order.order_id in self._orders:

@@ -158,9 +158,11 @@ class BookMachine(RuleBasedStateMachine):
                     "investor_id": investor,
                 }
             )
+        met = [o.order_id for o in self.book.makers(side, price, quantity)]
         fills = self.book.place(BookOrder(order_id, investor, side, price, quantity))
         maker = "sell_order_id" if side == BUY else "buy_order_id"
         assert [(getattr(f, maker), f.quantity) for f in fills] == expected
+        assert met == [order for order, _ in expected]  # who it meets, known before placing
         assert all(f.price == price for f in fills)
         self.placed += quantity
         self.filled += sum(f.quantity for f in fills)
