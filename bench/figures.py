@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Max, Min
 
 from accounts.models import User
@@ -266,10 +266,13 @@ def rebuild(*, wiped: bool = False) -> tuple[int, float]:
     the big projections, orders, trades and holdings, so every row is written again; otherwise
     the rebuild finds them intact and mends nothing, its common case."""
     if wiped:
-        with transaction.atomic(), bulk_load(), connection.cursor() as cursor:
+        # Truncated, not deleted row by row: a DELETE of 900,000 rows leaves them to InnoDB's
+        # purge, which would run beside the rebuild on the same two cores and be timed with it.
+        with bulk_load(), connection.cursor() as cursor:
             for table in projections.RECONCILED:
                 name = connection.ops.quote_name(table.model._meta.db_table)
-                cursor.execute(f"DELETE FROM {name}")  # noqa: S608
+                verb = "TRUNCATE TABLE" if connection.vendor == "mysql" else "DELETE FROM"
+                cursor.execute(f"{verb} {name}")
     events = Event.objects.count()
     started = time.perf_counter()
     replay.rebuild()
