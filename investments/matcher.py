@@ -42,6 +42,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import orjson
 from django.conf import settings
@@ -162,7 +163,7 @@ class FundBook:
     fund_id: int
     book: OrderBook = field(default_factory=OrderBook)
     reserved: dict[int, int] = field(default_factory=dict)  # buy order id → cash still reserved
-    rows: dict[int, dict] = field(default_factory=dict)  # order id → its State entry, as stored
+    rows: dict[int, tuple | dict] = field(default_factory=dict)  # order id → its row, as stored
     loaded: set[int] = field(default_factory=set)  # prices whose levels are on the book
     whole: bool = False  # every level is on the book
     version: int | None = None  # the checkpoint's version this book reflects
@@ -180,25 +181,33 @@ class FundBook:
             return
         where = {"fund_id": self.fund_id, "status": Order.Status.OPEN}
         if prices is None:
-            entries = [
-                (pk, row)
-                for pk, row in projections.ORDERS.select(where)
-                if row["price"] not in self.loaded
-            ]
+            resting = projections.ORDERS.raw(where)
         elif missing := prices - self.loaded:
-            entries = projections.ORDERS.select({**where, "price": missing})
+            resting = projections.ORDERS.raw({**where, "price": missing})
         else:
             return
-        rest, reserved = self.book.rest, self.reserved
-        for pk, row in sorted(entries, key=lambda entry: entry[1]["sequence"]):  # time priority
-            rest(BookOrder(pk, row["investor_id"], row["side"], row["price"], row["remaining"]))
-            if row["side"] == BUY:
-                reserved[pk] = row["cash_reserved"]
-            self.rows[pk] = row
+        rest, reserved, rows, loaded = self.book.rest, self.reserved, self.rows, self.loaded
+        names = ("id", "investor_id", "side", "price", "remaining", "cash_reserved", "sequence")
+        pk, investor, side, price, remaining, cash, sequence = map(ORDER_COLUMNS.index, names)
+        for row in sorted(resting, key=itemgetter(sequence)):  # time priority
+            if row[price] in loaded:
+                continue  # on the book already (the whole book is read)
+            rest(BookOrder(row[pk], row[investor], row[side], row[price], row[remaining]))
+            if row[side] == BUY:
+                reserved[row[pk]] = row[cash]
+            rows[row[pk]] = row
         if prices is None:
             self.whole = True
         else:
             self.loaded |= missing
+
+    def stored(self, order_id: int) -> dict | None:
+        """A resting order's State entry as the database holds it (made from its row the first
+        time a batch needs it)."""
+        row = self.rows.get(order_id)
+        if isinstance(row, tuple):
+            row = self.rows[order_id] = projections.ORDERS.entry_of(row)[1]
+        return row
 
     def warm(self) -> None:
         """Read every level now, in one snapshot with the checkpoint's version (a book another
@@ -474,7 +483,7 @@ class _Batch:
         fund_book = self.fund_book
         batch = [self._trade(s) if isinstance(s, _Fill) else s for s in self.steps]
         resting = {  # the book's orders the batch fills or cancels, as stored
-            pk: fund_book.rows[pk]
+            pk: fund_book.stored(pk)
             for new in batch
             for pk in _orders_moved(new)
             if pk in fund_book.rows
@@ -568,6 +577,8 @@ def _lock_investors(locked: projections.Locked, users: set[int], others: set[int
         _investor_of[row["user_id"]] = pk
     return found
 
+
+ORDER_COLUMNS = projections.ORDERS.names  # a resting order's row, as ``FundBook.load`` reads it
 
 # A person's investor id, once a batch has locked it: people who order again are locked by id.
 _investor_of: dict[int, int] = {}

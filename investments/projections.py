@@ -16,9 +16,11 @@ entry's values become columns and back. That one mapping serves all three uses:
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Context, Decimal
+from functools import cached_property
 from operator import itemgetter
 
 from django.db import connection
@@ -114,21 +116,31 @@ class Table:
     def select(self, where: dict, *, lock: bool = False) -> list[tuple]:
         """The State entries ``(key, value)`` of the rows ``where`` (field → value, or values it
         is among: ``config.db.select_rows``); with ``lock``, locked (``SELECT … FOR UPDATE``)."""
+        return [self.entry_of(row) for row in self.raw(where, lock=lock)]
+
+    def raw(self, where: dict, *, lock: bool = False) -> Sequence[tuple]:
+        """The rows ``where`` as the driver hands them back (``names`` order), for a caller that
+        needs few of many rows as State entries (``entry_of``, when it needs one)."""
+        return select_rows(self.model, self.names, where=where, lock=lock, order_by=self.key)
+
+    def entry_of(self, row: tuple):
+        """The State entry ``(key, value)`` of a ``raw`` row."""
+        converters = self._converters
+        if converters:
+            row = list(row)
+            for i, conversion in converters:
+                row[i] = conversion(row[i])
+        return self.entry(dict(zip(self.names, row, strict=True)))
+
+    @cached_property
+    def _converters(self) -> list[tuple[int, Callable]]:
         kinds = [self.key_kind] * len(self.key) + [kind for _, _, kind in self.columns]
         fields = [self.model._meta.get_field(name) for name in self.names]
-        converters = [
+        return [
             (i, conversion)
             for i, (kind, field) in enumerate(zip(kinds, fields, strict=True))
             if (conversion := _from_db(kind, field))
         ]
-        entries = []
-        for row in select_rows(self.model, self.names, where=where, lock=lock, order_by=self.key):
-            if converters:
-                row = list(row)
-                for i, conversion in converters:
-                    row[i] = conversion(row[i])
-            entries.append(self.entry(dict(zip(self.names, row, strict=True))))
-        return entries
 
     def entry(self, values: dict):
         """The State key and value of one row (``values``: model field → value)."""
