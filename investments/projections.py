@@ -16,7 +16,7 @@ entry's values become columns and back. That one mapping serves all three uses:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Context, Decimal
@@ -464,8 +464,8 @@ def write(state: State) -> int:
         for table in TABLES:
             entries = getattr(state, table.attr)
             if table in RECONCILED:
-                stale[table], new, gone[table] = _differences(table, entries)
-                mended += len(stale[table]) + len(new) + len(gone[table])
+                stale[table], new, missing, gone[table] = _differences(table, entries)
+                mended += len(stale[table]) + missing + len(gone[table])
             else:
                 new = map(_db_values(table), entries.keys(), entries.values())
             insert_rows(table.model, table.names, new)
@@ -484,20 +484,24 @@ def write(state: State) -> int:
     return mended
 
 
-def _differences(table: Table, entries: dict) -> tuple[list[tuple], list[tuple], list]:
+def _differences(table: Table, entries: dict) -> tuple[list[tuple], Iterable[tuple], int, list]:
     """The rows of ``entries`` the table holds otherwise and those it lacks (``_db_values``
-    rows), and the primary keys of its rows that ``entries`` lack. The table is read as plain
-    tuples in that same form, so a row already right costs one comparison of two tuples, not a
-    write. (The reconciled tables' keys are plain ids, the same in the ``State`` and in the
-    table.)"""
+    rows) with their count, and the primary keys of its rows that ``entries`` lack. The table is
+    read as plain tuples in that same form, so a row already right costs one comparison of two
+    tuples, not a write. (The reconciled tables' keys are plain ids, the same in the ``State``
+    and in the table.) An empty table lacks every entry: they are handed over unconverted, to be
+    converted batch by batch while MariaDB inserts the batch before (``pipelined``)."""
     values = _db_values(table)
+    rows = raw_rows(table.model.objects.order_by().values_list("pk", *table.names))
+    if not rows:
+        return [], map(values, entries.keys(), entries.values()), len(entries), []
     wanted = dict(zip(entries.keys(), map(values, entries.keys(), entries.values()), strict=True))
     key_of = itemgetter(*range(1, 1 + len(table.key)))  # of a row read with its pk first
     stale, gone = [], []
-    for row in raw_rows(table.model.objects.order_by().values_list("pk", *table.names)):
+    for row in rows:
         want = wanted.pop(key_of(row), None)
         if want is None:
             gone.append(row[0])
         elif want != row[1:]:
             stale.append(want)
-    return stale, list(wanted.values()), gone
+    return stale, list(wanted.values()), len(wanted), gone
