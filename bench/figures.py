@@ -32,7 +32,7 @@ from investments.models import (
     Trade,
 )
 
-from . import ceiling, server
+from . import ceiling, database, server
 from .server import ROOT
 
 
@@ -277,16 +277,11 @@ def rebuild(*, wiped: bool = False) -> tuple[int, float]:
     started = time.perf_counter()
     replay.rebuild()
     seconds = time.perf_counter() - started
-    if wiped and connection.vendor == "mysql":
+    if wiped:
         # A truncated table's statistics start again from nothing: without fresh ones MariaDB
         # answered time travel's latest-trade-per-fund with a filesort of every trade (minutes)
         # instead of one index entry per fund.
-        with connection.cursor() as cursor:
-            for table in projections.RECONCILED:
-                cursor.execute(
-                    f"ANALYZE TABLE {connection.ops.quote_name(table.model._meta.db_table)}"
-                )
-                cursor.fetchall()
+        database.analyze(table.model._meta.db_table for table in projections.RECONCILED)
     return events, seconds
 
 

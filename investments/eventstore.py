@@ -163,17 +163,16 @@ def append_rows(
         events.check(new.type, new.payload)
     pending = prepared or prepare(*batch)
     last = _allocate(len(batch))
-    known = versions or {}
-    versions = {
-        stream: known[stream] if stream in known else _last_version(stream)
+    last_versions = {
+        stream: versions[stream] if versions and stream in versions else _last_version(stream)
         for stream in {new.stream for new in batch}
     }
     now, first = timezone.now(), last - len(batch) + 1
     rows = []  # EVENT_COLUMNS
     for sequence, new in enumerate(batch, start=first):
-        versions[new.stream] = versions.get(new.stream, 0) + 1
+        last_versions[new.stream] += 1
         payload = events.numbered(new.type, new.payload, sequence, first)
-        version, at, key = versions[new.stream], new.at or now, new.idempotency_key or None
+        version, at, key = last_versions[new.stream], new.at or now, new.idempotency_key or None
         rows.append((sequence, new.stream, version, new.type, payload, at, new.actor_id, key))
     with pipelined():  # the projection rows are built while the events are written
         store(rows)
