@@ -257,8 +257,8 @@ def test_holders_of_one_fund_share_its_prices_at_settled_moments(history):
     fund, opened = history["fund"], history["opened"]
     other = investor_with_cash(100_000)
     services.subscribe(user=other, fund_id=fund.pk, amount=50_000, at=opened + dt.timedelta(days=9))
-    moments = charts.grid(opened, timezone.now())
     settled = timezone.now() - dt.timedelta(minutes=5)
+    moments = charts.grid(opened, settled)  # all settled (else the last may fall after settled)
     mine = history["person"].investor.pk
     replay.portfolio_totals(investor_id=mine, moments=moments, settled=settled)  # keeps them
     theirs = other.investor.pk
@@ -327,7 +327,10 @@ def test_the_portfolio_page_draws_my_total_over_time(client, history):
     assert re.search(r'href="\?range=all" aria-current="true"', html)
 
 
-def test_the_portfolio_chart_keeps_past_totals_and_draws_now_live(client, history):
+def test_the_portfolio_chart_keeps_past_totals_and_draws_now_live(client, history, monkeypatch):
+    # Every grid moment settled, whatever the clock: just after a grid moment (Korean midnight)
+    # the last one is younger than VALUE_SETTLED and rightly worked out again.
+    monkeypatch.setattr(selectors, "VALUE_SETTLED", dt.timedelta(0))
     client.force_login(history["person"])
     url = reverse("investments:portfolio")
     postings.catch_up()  # (with a follower, else the log after its watermark is read too)
@@ -345,6 +348,20 @@ def test_the_portfolio_chart_keeps_past_totals_and_draws_now_live(client, histor
     now = client.get(url).context
     assert now["chart"].last_label == f"₩{now['portfolio'].total:,}"
     assert now["chart"].rows[1:] == first.context["chart"].rows[1:]
+
+
+def test_the_portfolio_chart_keeps_no_total_of_a_moment_not_yet_settled(
+    client, history, monkeypatch
+):
+    monkeypatch.setattr(selectors, "VALUE_SETTLED", dt.timedelta(days=365))  # none settled
+    client.force_login(history["person"])
+    url = reverse("investments:portfolio")
+    postings.catch_up()
+    with CaptureQueriesContext(connection) as cold:
+        client.get(url)
+    with CaptureQueriesContext(connection) as warm:
+        client.get(url)
+    assert len(warm) == len(cold)
 
 
 def test_grid_moments_stay_put_as_the_range_moves_on():
