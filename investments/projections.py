@@ -25,7 +25,7 @@ from operator import itemgetter
 
 from django.db import connection
 
-from config.db import delete_rows, insert_rows, pipelined, raw_rows, select_rows
+from config.db import delete_rows, insert_rows, load_rows, pipelined, raw_rows, select_rows
 from config.scale import bulk_load
 
 from .domain.state import State, touched
@@ -450,11 +450,20 @@ def write(state: State) -> int:
     Rows known to be new (the small tables after their DELETE, the reconciled tables' missing
     rows) are plain INSERTs with MariaDB's per-row unique and foreign-key checks off (the rows
     come from the reducer, right by construction; parents are written again under children that
-    stay). The rows that changed are upserted afterwards, with the unique checks on: they are
-    how an upsert finds its row."""
+    stay); a reconciled table found empty (wiped) is loaded whole (``load_rows``). The rows that
+    changed are upserted afterwards, with the unique checks on: they are how an upsert finds its
+    row."""
     mended, stale, gone = 0, {}, {}
-    # Pipelined: the next rows are converted while MariaDB inserts these.
+    new = {}  # a reconciled table's rows to insert, and how: all of them at once when it is empty
+    # Pipelined: the next rows are converted while MariaDB inserts these. The reconciled tables
+    # are read first: a read waits for every statement sent before it.
     with bulk_load(), pipelined(), connection.cursor() as cursor:
+        for table in RECONCILED:
+            entries = getattr(state, table.attr)
+            stale[table], rows, missing, gone[table] = _differences(table, entries)
+            mended += len(stale[table]) + missing + len(gone[table])
+            empty = missing == len(entries) and not gone[table]
+            new[table] = (load_rows if empty else insert_rows), rows
         for model in (CircuitBreaker, FeeAccount, *(t.model for t in reversed(TABLES))):
             if not any(t.model is model for t in RECONCILED):
                 # One DELETE per table: the ORM's delete() would first read every row to check
@@ -462,13 +471,12 @@ def write(state: State) -> int:
                 table = connection.ops.quote_name(model._meta.db_table)
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
         for table in TABLES:
-            entries = getattr(state, table.attr)
-            if table in RECONCILED:
-                stale[table], new, missing, gone[table] = _differences(table, entries)
-                mended += len(stale[table]) + missing + len(gone[table])
+            if table in new:
+                insert, rows = new[table]
             else:
-                new = map(_db_values(table), entries.keys(), entries.values())
-            insert_rows(table.model, table.names, new)
+                entries = getattr(state, table.attr)
+                insert, rows = insert_rows, map(_db_values(table), entries.keys(), entries.values())
+            insert(table.model, table.names, rows)
     with bulk_load(unique_checks=True):
         for table in RECONCILED:
             _write(table, stale[table])

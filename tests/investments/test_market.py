@@ -293,6 +293,25 @@ def test_rebuild_gives_back_the_market(fund):
     assert_invariants()
 
 
+def test_a_rebuild_loads_the_wiped_market_tables_whole(fund):
+    seller, buyer = holder(fund), investor_with_cash(1_000_000)
+    sell(seller, fund, 10_000, 4)
+    buy(buyer, fund, 10_000, 2)
+    buy(buyer, fund, 9_000, 2)
+    before = projections.comparable(replay.live_state())
+    rows = Trade.objects.count() + Order.objects.count() + Holding.objects.count()
+    Trade.objects.all().delete()
+    Order.objects.all().delete()
+    Holding.objects.all().delete()
+    assert replay.audit()
+
+    with transaction.atomic():  # each empty table loaded whole (config.db.load_rows)
+        assert projections.write(replay.replay()) == rows
+
+    assert replay.audit() == []
+    assert projections.comparable(replay.live_state()) == before
+
+
 def test_rebuild_mends_changed_missing_and_stray_market_rows_in_place(fund):
     seller, buyer = holder(fund), investor_with_cash(1_000_000)
     sell(seller, fund, 10_000, 4)
