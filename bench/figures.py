@@ -285,7 +285,7 @@ def rebuild(*, wiped: bool = False) -> tuple[int, float]:
     return events, seconds
 
 
-def time_travel(samples: int = 50, *, seed: int = 7) -> tuple[int, list[float]]:
+def time_travel(samples: int = 200, *, seed: int = 7) -> tuple[int, list[float]]:
     """Portfolio at a random past moment for random investors: (events in the log, ms each)."""
     bounds = Event.objects.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
     ids = list(Investor.objects.values_list("pk", flat=True))

@@ -63,7 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--matcher-orders", type=int, default=10_000, help="orders queued for the matcher row"
     )
-    parser.add_argument("--samples", type=int, default=50, help="time-travel samples")
+    # 200: a p99 of fewer samples is their slowest one alone
+    parser.add_argument("--samples", type=int, default=200, help="time-travel samples")
     parser.add_argument("--profile", action="store_true", help="write pyinstrument profiles")
     parser.add_argument(
         "--replica",
