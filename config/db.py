@@ -221,7 +221,7 @@ def load_rows(model, fields: Sequence[str], rows: Iterable[tuple]) -> int:
     statement into it; every statement after that adds its rows to each index one entry at a
     time, which took most of the time of loading half a million orders. Inside ``pipelined``
     every statement here is sent without waiting: Python goes on to the next table's rows while
-    MariaDB loads this one."""
+    MariaDB loads this one. (The database user needs the CREATE TEMPORARY TABLES privilege.)"""
     if connection.vendor != "mysql":
         return insert_rows(model, fields, rows)
     ops = connection.ops
