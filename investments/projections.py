@@ -462,7 +462,7 @@ def write(state: State) -> int:
             entries = getattr(state, table.attr)
             stale[table], rows, missing, gone[table] = _differences(table, entries)
             mended += len(stale[table]) + missing + len(gone[table])
-            empty = missing == len(entries) and not gone[table]
+            empty = missing == len(entries) and not gone[table]  # no row read at all
             new[table] = (load_rows if empty else insert_rows), rows
         for model in (CircuitBreaker, FeeAccount, *(t.model for t in reversed(TABLES))):
             if not any(t.model is model for t in RECONCILED):

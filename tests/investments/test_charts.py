@@ -327,17 +327,23 @@ def test_the_portfolio_page_draws_my_total_over_time(client, history):
     assert re.search(r'href="\?range=all" aria-current="true"', html)
 
 
+def _portfolio_twice(client, person):
+    """The person's portfolio page asked for twice: each time, its statements and the page."""
+    client.force_login(person)
+    postings.catch_up()  # (with a follower, else the log after its watermark is read too)
+    asked = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as statements:
+            page = client.get(reverse("investments:portfolio"))
+        asked.append((statements, page))
+    return asked
+
+
 def test_the_portfolio_chart_keeps_past_totals_and_draws_now_live(client, history, monkeypatch):
     # Every grid moment settled, whatever the clock: just after a grid moment (Korean midnight)
     # the last one is younger than VALUE_SETTLED and rightly worked out again.
     monkeypatch.setattr(selectors, "VALUE_SETTLED", dt.timedelta(0))
-    client.force_login(history["person"])
-    url = reverse("investments:portfolio")
-    postings.catch_up()  # (with a follower, else the log after its watermark is read too)
-    with CaptureQueriesContext(connection) as cold:
-        first = client.get(url)
-    with CaptureQueriesContext(connection) as warm:
-        again = client.get(url)
+    (cold, first), (warm, again) = _portfolio_twice(client, history["person"])
     # the chart's nine statements (seven, and the postings' watermark beside two): its past totals
     # are kept
     assert len(warm) == len(cold) - 9
@@ -345,7 +351,7 @@ def test_the_portfolio_chart_keeps_past_totals_and_draws_now_live(client, histor
         r.value for r in first.context["chart"].rows[1:]
     ]
     services.deposit(user=history["person"], amount=1_000)
-    now = client.get(url).context
+    now = client.get(reverse("investments:portfolio")).context
     assert now["chart"].last_label == f"₩{now['portfolio'].total:,}"
     assert now["chart"].rows[1:] == first.context["chart"].rows[1:]
 
@@ -354,13 +360,7 @@ def test_the_portfolio_chart_keeps_no_total_of_a_moment_not_yet_settled(
     client, history, monkeypatch
 ):
     monkeypatch.setattr(selectors, "VALUE_SETTLED", dt.timedelta(days=365))  # none settled
-    client.force_login(history["person"])
-    url = reverse("investments:portfolio")
-    postings.catch_up()
-    with CaptureQueriesContext(connection) as cold:
-        client.get(url)
-    with CaptureQueriesContext(connection) as warm:
-        client.get(url)
+    (cold, _), (warm, _) = _portfolio_twice(client, history["person"])
     assert len(warm) == len(cold)
 
 
